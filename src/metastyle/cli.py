@@ -1,0 +1,259 @@
+"""The `metastyle` command. Every user-facing failure ends as one line on stderr and exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__
+from .adapt import AdaptConfig
+from .baselines import GatysConfig, gatys
+from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
+from .device import resolve_device
+from .errors import MetastyleError
+from .images import check_output_path, load_image, save_image
+from .losses import LossConfig
+from .meta import MetaConfig, meta_train
+from .metrics import SCORE_SIZE, score
+from .models import load_model
+from .pipeline import adapt, cached_adaptation, stylize
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when present; default)")
+
+
+def _cmd_gatys(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    content_path, style_path = resolve_image(args.content), resolve_image(args.style)
+    out = check_output_path(args.output, inputs=(content_path, style_path), overwrite=args.overwrite)
+    content = load_image(content_path, args.size).to(device)
+    style = load_image(style_path, args.style_size or args.size).to(device)
+    loss = LossConfig(content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
+    config = GatysConfig(steps=args.steps, optimizer=args.optimizer, init=args.init, seed=args.seed,
+                         precision=args.precision, loss=loss)
+    start = time.perf_counter()
+    with tqdm(total=args.steps, desc="gatys", unit="step", file=sys.stderr) as bar:
+
+        def on_step(step: int, value: float) -> None:
+            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            bar.update(1)
+
+        result, terms = gatys(content, style, config, on_step=on_step)
+    save_image(result, out)
+    print(
+        f"content loss {float(terms.content):.6g}, style loss {float(terms.style):.6g} "
+        f"after {args.steps} steps in {time.perf_counter() - start:.1f} s on {device}"
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def _check_model_output(path: str, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise MetastyleError(f"{path}: model files end in .safetensors")
+    if path.exists() and not overwrite:
+        raise MetastyleError(f"{path}: already exists (pass --overwrite to replace it)")
+    return path
+
+
+def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
+    return AdaptConfig(steps=args.steps, lr=args.lr, batch=args.batch, size=args.size, style_size=args.style_size,
+                       params=args.params, seed=args.seed)
+
+
+def _cmd_adapt(args: argparse.Namespace, init: str | None = None, kind: str = "adapted") -> int:
+    out = _check_model_output(args.output, args.overwrite)
+    start = time.perf_counter()
+    _, info = adapt(args.style, output=out, init=init if init is not None else args.init, content_dir=args.content_dir,
+                    config=_adapt_config(args), device=args.device, progress=True, kind=kind)
+    losses = info["final_losses"]
+    print(f"content loss {losses['content']:.6g}, style loss {losses['style']:.6g} after {args.steps} steps "
+          f"in {time.perf_counter() - start:.1f} s")
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_train_style(args: argparse.Namespace) -> int:
+    return _cmd_adapt(args, init="random", kind="johnson")
+
+
+def _stylize_jobs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: one file to a file, or files and folders into an output folder."""
+    sources: list[Path] = []
+    for spec in inputs:
+        path = resolve_image(spec)
+        sources += list_images(path) if path.is_dir() else [path]
+    out = Path(output)
+    if len(sources) == 1 and out.suffix.lower() in IMAGE_SUFFIXES:
+        return [(sources[0], out)]
+    if out.suffix and not out.is_dir():
+        raise MetastyleError(f"{out}: several inputs need an output folder, not a file")
+    names = [source.stem for source in sources]
+    return [(source, out / (f"{name}.png" if names.count(name) == 1 else f"{name}-{i}.png"))
+            for i, (source, name) in enumerate(zip(sources, names))]
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    jobs = _stylize_jobs(args.inputs, args.output)
+    for source, out in jobs:
+        check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
+    device = resolve_device(args.device)
+    if args.model is not None:
+        model = load_model(args.model, device)[0]
+    else:
+        model = cached_adaptation(args.style, None, AdaptConfig(), args.device, progress=True)
+    for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
+        save_image(stylize(source, model=model, size=args.size, device=args.device), out)
+        print(f"wrote {out}")
+    return 0
+
+
+def _cmd_meta_train(args: argparse.Namespace) -> int:
+    config = MetaConfig(iters=args.iters, size=args.size, meta_batch=args.meta_batch, batch=args.batch,
+                        inner_steps=args.inner_steps, inner_params=args.inner_params, inner_lr=args.inner_lr,
+                        outer_lr=args.outer_lr, first_order=args.first_order, seed=args.seed,
+                        checkpoint_every=args.checkpoint_every)
+    with tqdm(total=args.iters, desc="meta-train", unit="it", file=sys.stderr) as bar:
+
+        def on_iteration(it: int, metrics: dict[str, float]) -> None:
+            bar.n = it
+            bar.set_postfix(val_loss=f"{metrics['val_loss']:.4g}")
+
+        meta_train(args.style_dir, args.content_dir, args.output, config, resolve_device(args.device), args.resume, on_iteration)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"wrote {Path(args.output) / 'model.safetensors'}")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    paths = [resolve_image(p) for p in (args.content, args.style, args.stylized)]
+    result = score(*paths, size=args.size, device=resolve_device(args.device))
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_list_builtins(args: argparse.Namespace) -> int:
+    items = [b for b in builtins() if args.kind in (None, b.kind)]
+    if args.json:
+        print(json.dumps([{"name": b.name, "kind": b.kind, "path": str(b.path), "description": b.description} for b in items], indent=2))
+        return 0
+    width = max(len(b.name) for b in items) if items else 0
+    for b in items:
+        print(f"{b.name:<{width}}  {b.kind:<8}  {b.description}")
+    print(f"\n{len(items)} built-in images; use them as builtin:NAME wherever an image path is expected.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metastyle", description="Neural style transfer for any painting.")
+    parser.add_argument("--version", action="version", version=f"metastyle {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("gatys", help="optimisation-based transfer (Gatys et al.): slow, any style, best quality")
+    p.add_argument("content", help="content image path or builtin:NAME")
+    p.add_argument("style", help="style image path or builtin:NAME")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp)")
+    p.add_argument("--size", type=int, default=256, help="longest side of the result in pixels (default 256)")
+    p.add_argument("--style-size", type=int, help="longest side of the style image (default: --size)")
+    p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
+    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    p.add_argument("--content-weight", type=float, default=LossConfig.content_weight)
+    p.add_argument("--style-weight", type=float, default=LossConfig.style_weight)
+    p.add_argument("--tv-weight", type=float, default=LossConfig.tv_weight)
+    p.add_argument("--init", choices=("content", "noise"), default="content")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="bf16: VGG under bfloat16 autocast; auto (default): bf16 where the hardware runs it fast")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    _add_device(p)
+    p.set_defaults(func=_cmd_gatys)
+
+    p = commands.add_parser("meta-train", help="meta-train the initialisation (Algorithm 1); works under torchrun")
+    p.add_argument("--style-dir", required=True, help="folder of style images (paintings)")
+    p.add_argument("--content-dir", required=True, help="folder of content photos; a seeded 10%% is held out for validation")
+    p.add_argument("-o", "--output", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model.safetensors")
+    defaults = MetaConfig()
+    p.add_argument("--iters", type=int, default=defaults.iters)
+    p.add_argument("--size", type=int, default=defaults.size)
+    p.add_argument("--meta-batch", type=int, default=defaults.meta_batch, help="styles per outer step")
+    p.add_argument("--batch", type=int, default=defaults.batch, help="content images per inner and outer batch")
+    p.add_argument("--inner-steps", type=int, default=defaults.inner_steps)
+    p.add_argument("--inner-params", choices=("in", "all"), default=defaults.inner_params)
+    p.add_argument("--inner-lr", type=float, default=defaults.inner_lr)
+    p.add_argument("--outer-lr", type=float, default=defaults.outer_lr)
+    p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
+    p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    _add_device(p)
+    p.set_defaults(func=_cmd_meta_train)
+
+    adapt_defaults = AdaptConfig()
+    for name, helptext in (("adapt", "adapt the meta-trained model to a painting (MetaStyle's fast adaptation)"),
+                           ("train-style", "train a per-style network from a random start (Johnson et al.'s baseline)")):
+        p = commands.add_parser(name, help=helptext)
+        p.add_argument("style", help="style image path or builtin:NAME")
+        p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
+        if name == "adapt":
+            p.add_argument("--init", help="initial model file (default: the shipped meta-trained model)")
+        p.add_argument("--steps", type=int, default=adapt_defaults.steps)
+        p.add_argument("--size", type=int, default=adapt_defaults.size, help="content crop size")
+        p.add_argument("--style-size", type=int, default=adapt_defaults.style_size)
+        p.add_argument("--batch", type=int, default=adapt_defaults.batch)
+        p.add_argument("--lr", type=float, default=adapt_defaults.lr)
+        p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos)")
+        p.add_argument("--params", choices=("all", "in"), default=adapt_defaults.params)
+        p.add_argument("--seed", type=int, default=adapt_defaults.seed)
+        p.add_argument("--overwrite", action="store_true")
+        _add_device(p)
+        p.set_defaults(func=_cmd_adapt if name == "adapt" else _cmd_train_style)
+
+    p = commands.add_parser("stylize", help="stylise images with an adapted model, or adapt to --style first")
+    p.add_argument("inputs", nargs="+", help="image files, folders or builtin:NAME")
+    p.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="an adapted model file")
+    source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
+    p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
+    p.add_argument("--overwrite", action="store_true")
+    _add_device(p)
+    p.set_defaults(func=_cmd_stylize)
+
+    p = commands.add_parser("score", help="content and style losses of any stylised image, as JSON")
+    p.add_argument("content")
+    p.add_argument("style")
+    p.add_argument("stylized")
+    p.add_argument("--size", type=int, default=SCORE_SIZE, help=f"longest side compared (default {SCORE_SIZE})")
+    _add_device(p)
+    p.set_defaults(func=_cmd_score)
+
+    p = commands.add_parser("list-builtins", help="the built-in paintings and photos")
+    p.add_argument("--kind", choices=("photo", "painting"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_list_builtins)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MetastyleError as error:
+        print(f"metastyle: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("metastyle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

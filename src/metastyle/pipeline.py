@@ -1,0 +1,125 @@
+"""The user-facing Python API: adapt to a painting, stylise photos, with files in and files out.
+
+    model, info = metastyle.adapt("builtin:irises", output="irises.safetensors")
+    image = metastyle.stylize("photo.jpg", model="irises.safetensors")    # a PIL image
+    image = metastyle.stylize("photo.jpg", style="my-painting.jpg")       # adapts once, then cached
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from .adapt import SHIPPED_MODEL, AdaptConfig, file_sha256, initial_model, stylize_tensor
+from .adapt import adapt as adapt_model
+from .data import ImageSampler, builtin_photos, list_images, resolve_image
+from .device import resolve_device
+from .files import cache_dir
+from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .losses import LossTerms
+from .models import load_model, read_info, save_model
+from .transformer import TransformerNet
+
+
+def _content_sampler(content_dir: str | os.PathLike | None, size: int) -> ImageSampler:
+    paths = list_images(content_dir) if content_dir is not None else [p.path for p in builtin_photos()]
+    return ImageSampler(paths, size, augment=True)
+
+
+def adapt(
+    style: str | os.PathLike,
+    *,
+    output: str | os.PathLike | None = None,
+    init: str | os.PathLike | None = None,
+    content_dir: str | os.PathLike | None = None,
+    config: AdaptConfig = AdaptConfig(),
+    device: str = "auto",
+    progress: bool = False,
+    kind: str = "adapted",
+) -> tuple[TransformerNet, dict[str, Any]]:
+    """Adapt the initialisation (`init`: a model file, "random", or None for the shipped model) to a style.
+
+    Returns the network and its metadata; with `output`, also saves it as a model file.
+    """
+    style_path = resolve_image(style)
+    dev = resolve_device(device)
+    style_image = load_image(style_path, config.style_size).to(dev)
+    model, init_description = initial_model(init, config.seed)
+    if progress:
+        print(f"initialisation: {init_description}")
+    with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
+
+        def on_step(step: int, terms: LossTerms) -> None:
+            bar.set_postfix(content=f"{float(terms.content):.3g}", style=f"{float(terms.style):.3g}", refresh=False)
+            bar.update(1)
+
+        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, on_step=on_step)
+    info = {
+        "kind": kind,
+        "style": str(style) if str(style).startswith("builtin:") else style_path.name,
+        "style_sha256": file_sha256(style_path),
+        "init": init_description,
+        "steps": config.steps,
+        "size": config.size,
+        "settings": asdict(config),
+        "final_losses": {"content": float(terms.content), "style": float(terms.style), "total": float(terms.total)},
+    }
+    if output is not None:
+        save_model(model, output, info)
+    return model, info
+
+
+def cached_adaptation(style: str | os.PathLike, init: str | os.PathLike | None, config: AdaptConfig, device: str, progress: bool) -> TransformerNet:
+    """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
+    if init is None:
+        init = SHIPPED_MODEL if SHIPPED_MODEL.is_file() else "random"
+    init_key = "random" if str(init) == "random" else file_sha256(init)
+    style_path = resolve_image(style)
+    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config)], sort_keys=True).encode()).hexdigest()
+    cached = cache_dir() / "adapted" / f"{style_path.stem}-{key[:16]}.safetensors"
+    if cached.is_file():
+        try:
+            read_info(cached)
+            if progress:
+                print(f"using the cached adaptation {cached}")
+            return load_model(cached, resolve_device(device))[0]
+        except Exception:
+            pass  # a damaged cache entry is adapted again
+    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress)
+    return model
+
+
+def stylize(
+    image: str | os.PathLike | Image.Image,
+    *,
+    model: str | os.PathLike | TransformerNet | None = None,
+    style: str | os.PathLike | None = None,
+    size: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+) -> Image.Image:
+    """Stylise one image with a model (file or network) or a style (adapted once and cached).
+
+    The result has the input's size, or `size` pixels on its longer side.
+    """
+    if (model is None) == (style is None):
+        raise ValueError("give exactly one of model= or style=")
+    dev = resolve_device(device)
+    if isinstance(model, TransformerNet):
+        network = model.to(dev).eval()
+    elif model is not None:
+        network = load_model(model, dev)[0]
+    else:
+        network = cached_adaptation(style, None, AdaptConfig(), device, progress).to(dev).eval()
+    picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
+    tensor = pil_to_tensor(resize_longest(picture, size)).to(dev)
+    return tensor_to_pil(stylize_tensor(network, tensor))
+

@@ -1,0 +1,91 @@
+"""Shared fixtures: a session-wide VGG-19, small test images, and a CLI runner in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from metastyle.vgg import VGG19
+
+
+@pytest.fixture(scope="session")
+def vgg() -> VGG19:
+    return VGG19()
+
+
+def smooth_photo(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:
+    """A photo-like image: smooth gradients and a few shapes, deterministic."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w] / max(w, h)
+    array = np.stack([x, y, 1 - x * y], axis=-1)
+    for _ in range(3):
+        cx, cy, r = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.25)
+        array[(x - cx) ** 2 + (y - cy) ** 2 < r * r] = rng.uniform(0, 1, 3)
+    Image.fromarray((array * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def stripes(path: Path, size: tuple[int, int] = (48, 48)) -> Path:
+    """A strongly textured 'painting': coloured diagonal stripes."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    band = ((x + y) // 4) % 3
+    palette = np.array([[220, 40, 30], [30, 60, 200], [250, 220, 40]], dtype=np.uint8)
+    Image.fromarray(palette[band]).save(path)
+    return path
+
+
+def png_with_size(path: Path, width: int, height: int) -> Path:
+    """A tiny valid PNG whose header claims `width` x `height` (a decompression bomb's header)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return path
+
+
+def png16_rgb(path: Path, array: np.ndarray) -> Path:
+    """Write an HxWx3 uint16 array as a 16-bit-per-channel RGB PNG (Pillow cannot write these)."""
+    h, w, _ = array.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + array[row].astype(">u2").tobytes() for row in range(h))
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return smooth_photo(tmp_path / "photo.png")
+
+
+@pytest.fixture
+def painting(tmp_path: Path) -> Path:
+    return stripes(tmp_path / "painting.png")
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):
+    """Run `python -m metastyle ARGS` as a user would; returns the CompletedProcess."""
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        return subprocess.run(
+            [sys.executable, "-m", "metastyle", *map(str, args)],
+            capture_output=True, text=True, cwd=cwd or tmp_path, env=env, timeout=600,
+        )
+
+    return run

@@ -1,0 +1,136 @@
+"""Adaptation, the Johnson baseline, model files and stylisation."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from PIL import Image
+
+from conftest import smooth_photo
+from metastyle import pipeline
+from metastyle.adapt import AdaptConfig, adapt
+from metastyle.data import ImageSampler
+from metastyle.errors import MetastyleError
+from metastyle.images import load_image
+from metastyle.losses import PerceptualLoss
+from metastyle.models import load_model, read_info, save_model
+from metastyle.transformer import TransformerNet, in_parameter_names
+
+SMALL = AdaptConfig(steps=12, batch=2, size=24, style_size=32, lr=1e-2)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return [smooth_photo(folder / f"p{i}.png", size=(40, 36), seed=i) for i in range(3)]
+
+
+def loss_on(model, style, photos, vgg):
+    batch = ImageSampler(photos, 24, augment=False).sample(3, torch.Generator().manual_seed(9))
+    loss = PerceptualLoss(vgg, style)
+    with torch.no_grad():
+        return loss(model(batch), loss.content_targets(batch)).total.item()
+
+
+@pytest.mark.parametrize("params", ["all", "in"])
+def test_adaptation_lowers_the_loss(vgg, painting, photos, params):
+    torch.manual_seed(0)
+    model = TransformerNet()
+    style = load_image(painting, 32)
+    adapted, terms = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, params=params), vgg=vgg)
+    assert loss_on(adapted, style, photos, vgg) < 0.7 * loss_on(model, style, photos, vgg)
+    assert torch.isfinite(terms.total)
+    if params == "in":  # only InstanceNorm parameters moved
+        moved = [n for (n, a), b in zip(adapted.state_dict().items(), model.state_dict().values()) if not torch.equal(a, b)]
+        assert moved and set(moved) <= set(in_parameter_names(model))
+
+
+def test_model_file_round_trip_with_metadata(tmp_path):
+    torch.manual_seed(0)
+    model = TransformerNet()
+    path = save_model(model, tmp_path / "m.safetensors", {"style": "x", "steps": 3})
+    loaded, info = load_model(path)
+    assert info["style"] == "x" and info["steps"] == 3 and "version" in info
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(loaded(x), model.eval()(x))
+    half = save_model(model, tmp_path / "h.safetensors", {}, half=True)
+    assert half.stat().st_size < 0.6 * path.stat().st_size
+    assert torch.allclose(load_model(half)[0](x), model(x), atol=1e-2)
+
+
+def test_corrupt_model_files_are_refused(tmp_path):
+    torch.manual_seed(0)
+    good = save_model(TransformerNet(), tmp_path / "good.safetensors", {})
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 100)
+    (tmp_path / "cut.safetensors").write_bytes(good.read_bytes()[:5000])
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, tmp_path / "other.safetensors")
+    for name, message in [("junk", "not a model file"), ("cut", "corrupt"), ("other", "not a metastyle model"), ("none", "no such model")]:
+        with pytest.raises(MetastyleError, match=message):
+            load_model(tmp_path / f"{name}.safetensors")
+
+
+def test_stylize_cli_keeps_size_and_refuses_corrupt_models(run_cli, tmp_path):
+    torch.manual_seed(0)
+    model = save_model(TransformerNet(), tmp_path / "m.safetensors", {})
+    odd = smooth_photo(tmp_path / "odd.png", size=(37, 21))
+    result = run_cli("stylize", odd, "-o", tmp_path / "out.png", "--model", model)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "out.png").size == (37, 21)
+    result = run_cli("stylize", odd, "-o", tmp_path / "small.jpg", "--model", model, "--size", "20")
+    assert Image.open(tmp_path / "small.jpg").size == (20, 11)
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")
+    result = run_cli("stylize", odd, "-o", tmp_path / "x.png", "--model", tmp_path / "bad.safetensors")
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "not a model file" in result.stderr
+
+
+def test_stylize_folder_into_folder(run_cli, tmp_path, photos):
+    torch.manual_seed(0)
+    model = save_model(TransformerNet(), tmp_path / "m.safetensors", {})
+    result = run_cli("stylize", photos[0].parent, "-o", tmp_path / "out", "--model", model)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png", "p1.png", "p2.png"]
+
+
+def test_adapt_and_train_style_cli_write_models_with_metadata(run_cli, tmp_path, painting, photos):
+    common = ["--steps", "3", "--size", "24", "--style-size", "24", "--batch", "2", "--content-dir", photos[0].parent]
+    result = run_cli("adapt", painting, "-o", tmp_path / "a.safetensors", *common)
+    assert result.returncode == 0, result.stderr
+    assert "initialisation: a random initialisation" in result.stdout  # says which start it used
+    info = read_info(tmp_path / "a.safetensors")
+    assert info["steps"] == 3 and info["style"] == "painting.png" and len(info["style_sha256"]) == 64
+    assert set(info["final_losses"]) == {"content", "style", "total"}
+    result = run_cli("adapt", painting, "-o", tmp_path / "b.safetensors", "--init", tmp_path / "a.safetensors", *common)
+    assert result.returncode == 0 and "a.safetensors" in result.stdout
+    result = run_cli("train-style", painting, "-o", tmp_path / "j.safetensors", *common)
+    assert result.returncode == 0 and read_info(tmp_path / "j.safetensors")["kind"] == "johnson"
+    result = run_cli("adapt", painting, "-o", tmp_path / "a.safetensors", *common)
+    assert result.returncode == 1 and "already exists" in result.stderr
+
+
+def test_style_adaptation_is_cached_by_hash(tmp_path, painting, photos, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = []
+    real = pipeline.adapt_model
+    monkeypatch.setattr(pipeline, "adapt_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    config = AdaptConfig(steps=2, batch=1, size=24, style_size=24)
+    first = pipeline.cached_adaptation(painting, "random", config, "cpu", progress=False)
+    second = pipeline.cached_adaptation(painting, "random", config, "cpu", progress=False)
+    assert len(calls) == 1
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.allclose(first(x), second(x))
+    assert len(list((tmp_path / "cache" / "metastyle" / "adapted").glob("*.safetensors"))) == 1
+    pipeline.cached_adaptation(painting, "random", AdaptConfig(steps=3, batch=1, size=24, style_size=24), "cpu", progress=False)
+    assert len(calls) == 2  # other settings, another adaptation
+
+
+def test_python_api_stylize(tmp_path):
+    torch.manual_seed(0)
+    model = TransformerNet()
+    image = Image.new("RGB", (30, 14), (200, 10, 10))
+    out = pipeline.stylize(image, model=model, device="cpu")
+    assert out.size == (30, 14) and out.mode == "RGB"
+    with pytest.raises(ValueError):
+        pipeline.stylize(image, device="cpu")

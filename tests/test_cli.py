@@ -1,0 +1,99 @@
+"""The command line as a user meets it: exit status, one-line errors, no tracebacks, nothing lost."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from conftest import png_with_size
+
+
+def assert_clean_failure(result, message):
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("metastyle: error:"), result.stderr
+    assert message in lines[0]
+
+
+def bad_inputs(tmp_path, photo):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("not an image")
+    data = photo.read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    return {
+        "missing": (tmp_path / "missing.png", "no such file"),
+        "not an image": (tmp_path / "notes.png", "not an image"),
+        "truncated": (tmp_path / "cut.png", "truncated or corrupt"),
+        "zero-sized": (tmp_path / "empty.jpg", "empty"),
+        "bomb": (png_with_size(tmp_path / "bomb.png", 12_000, 12_000), "over the limit"),
+        "huge bomb": (png_with_size(tmp_path / "huge.png", 50_000, 50_000), "pixel limit"),
+        "unknown builtin": ("builtin:no-such-painting", "no built-in image"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "not an image", "truncated", "zero-sized", "bomb", "huge bomb", "unknown builtin"])
+def test_gatys_bad_content_and_style(run_cli, tmp_path, photo, painting, case):
+    bad, message = bad_inputs(tmp_path, photo)[case]
+    assert_clean_failure(run_cli("gatys", bad, painting, "-o", tmp_path / "out.png", "--steps", "1"), message)
+    assert_clean_failure(run_cli("gatys", photo, bad, "-o", tmp_path / "out.png", "--steps", "1"), message)
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_unwritable_output(run_cli, tmp_path, photo, painting):
+    result = run_cli("gatys", photo, painting, "-o", photo / "x.png", "--steps", "1")
+    assert_clean_failure(result, "cannot write here")
+
+
+def test_never_overwrites_an_input_or_an_existing_file(run_cli, tmp_path, photo, painting):
+    before = photo.read_bytes()
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", photo, "--steps", "1", "--overwrite"), "is an input file")
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", photo, "--steps", "1"), "is an input file")
+    assert photo.read_bytes() == before
+    existing = tmp_path / "kept.png"
+    existing.write_bytes(b"precious")
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", existing, "--steps", "1"), "already exists")
+    assert existing.read_bytes() == b"precious"
+
+
+def test_bad_extension_and_device(run_cli, tmp_path, photo, painting):
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", tmp_path / "out.bmp"), "unsupported output extension")
+    result = run_cli("gatys", photo, painting, "-o", tmp_path / "o.png", "--device", "cuda:7")
+    assert_clean_failure(result, "cuda:7")
+
+
+def test_gatys_writes_the_image_and_reports_losses(run_cli, tmp_path, photo, painting):
+    out = tmp_path / "nested" / "result.webp"
+    result = run_cli("gatys", photo, painting, "-o", out, "--steps", "5", "--size", "32")
+    assert result.returncode == 0, result.stderr
+    assert "content loss" in result.stdout and "style loss" in result.stdout
+    assert f"wrote {out}" in result.stdout
+    with Image.open(out) as image:
+        assert image.format == "WEBP" and max(image.size) == 32
+
+
+def test_score_prints_json_and_ranks_a_stylised_image(run_cli, tmp_path, photo, painting):
+    same = json.loads(run_cli("score", photo, painting, photo, "--size", "48").stdout)
+    assert set(same) == {"content_loss", "style_loss"}
+    assert same["content_loss"] == pytest.approx(0.0, abs=1e-3)
+    styled = tmp_path / "styled.png"
+    assert run_cli("gatys", photo, painting, "-o", styled, "--steps", "30", "--size", "48").returncode == 0
+    after = json.loads(run_cli("score", photo, painting, styled, "--size", "48").stdout)
+    assert after["style_loss"] < same["style_loss"] / 5
+    assert after["content_loss"] > 0
+
+
+def test_score_bad_input(run_cli, tmp_path, photo, painting):
+    assert_clean_failure(run_cli("score", photo, painting, tmp_path / "nope.png"), "no such file")
+
+
+def test_list_builtins(run_cli):
+    result = run_cli("list-builtins", "--kind", "photo")
+    assert result.returncode == 0 and "astronaut" in result.stdout and "painting" not in result.stdout
+    listed = json.loads(run_cli("list-builtins", "--json").stdout)
+    assert sum(item["kind"] == "painting" for item in listed) == 174
+
+
+def test_usage_errors_exit_non_zero(run_cli):
+    assert run_cli().returncode == 2
+    assert run_cli("gatys", "only-one-arg").returncode == 2

@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from metastyle.baselines import GatysConfig, gatys
+from metastyle.errors import MetastyleError
+from metastyle.images import load_image
+from metastyle.losses import PerceptualLoss
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_short_run_lowers_style_loss_by_a_large_factor(vgg, photo, painting, precision):
+    content, style = load_image(photo), load_image(painting)
+    loss = PerceptualLoss(vgg, style)
+    before = loss(content, loss.content_targets(content))
+    result, after = gatys(content, style, GatysConfig(steps=40, precision=precision), vgg=vgg)
+    assert result.shape == content.shape
+    assert 0 <= result.min() and result.max() <= 1 and torch.isfinite(result).all()
+    assert after.style < before.style / 10
+    assert after.total < before.total / 5
+
+
+def test_adam_and_noise_init_also_optimise(vgg, photo, painting):
+    content, style = load_image(photo), load_image(painting)
+    config = GatysConfig(steps=30, optimizer="adam", init="noise", seed=1)
+    first, terms = gatys(content, style, config, vgg=vgg)
+    again, _ = gatys(content, style, config, vgg=vgg)
+    assert torch.equal(first, again)  # seeded: deterministic
+    loss = PerceptualLoss(vgg, style)
+    start = loss(torch.rand(content.shape, generator=torch.Generator().manual_seed(1)), loss.content_targets(content))
+    assert terms.total < start.total / 2
+
+
+def test_bad_settings(vgg, photo, painting):
+    content, style = load_image(photo), load_image(painting)
+    with pytest.raises(MetastyleError, match="optimizer"):
+        gatys(content, style, GatysConfig(steps=1, optimizer="sgd"), vgg=vgg)
+    with pytest.raises(MetastyleError, match="init"):
+        gatys(content, style, GatysConfig(steps=1, init="zeros"), vgg=vgg)

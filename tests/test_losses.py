@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from metastyle.losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
+
+
+def test_gram_matches_hand_computation():
+    # One image, 2 channels, 1x2 pixels: F = [[1, 2], [3, 4]].
+    features = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 2, 1, 2)
+    expected = torch.tensor([[1 + 4, 3 + 8], [3 + 8, 9 + 16]]) / (2 * 1 * 2)
+    assert torch.allclose(gram(features)[0], expected)
+
+
+def test_gram_is_float32_under_bf16_autocast():
+    features = torch.rand(1, 4, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        g = gram(features.bfloat16())
+    assert g.dtype == torch.float32
+
+
+def test_content_loss_is_mse_summed_over_layers():
+    a = {"x": torch.zeros(1, 1, 2, 2), "y": torch.ones(1, 1, 1, 1)}
+    b = {"x": torch.full((1, 1, 2, 2), 2.0), "y": torch.zeros(1, 1, 1, 1)}
+    assert content_loss(a, b).item() == pytest.approx(4.0 + 1.0)
+
+
+def test_style_loss_weights_each_layer():
+    features = {"a": torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 2, 1, 2)}
+    targets = {"a": torch.zeros(1, 2, 2)}
+    g = gram(features["a"])[0]
+    expected = 3.0 * (g**2).mean()
+    assert style_loss(features, targets, {"a": 3.0}).item() == pytest.approx(expected.item())
+
+
+def test_tv_loss_by_hand():
+    image = torch.tensor([[0.0, 1.0], [0.0, 3.0]]).view(1, 1, 2, 2)
+    # horizontal |1-0|, |3-0| -> mean 2; vertical |0-0|, |3-1| -> mean 1
+    assert tv_loss(image).item() == pytest.approx(3.0)
+
+
+def test_style_weights_split_equally_or_as_given():
+    config = LossConfig(style_layers=("relu1_1", "relu2_1"), style_weight=10.0)
+    assert config.style_weights() == {"relu1_1": 5.0, "relu2_1": 5.0}
+    config = LossConfig(style_layers=("relu1_1", "relu2_1"), style_layer_weights=(1.0, 3.0), style_weight=10.0)
+    assert config.style_weights() == {"relu1_1": 10.0, "relu2_1": 30.0}
+
+
+def test_perceptual_loss_is_zero_for_the_content_itself_in_content_and_not_in_style(vgg):
+    gen = torch.Generator().manual_seed(0)
+    content, style = torch.rand(1, 3, 32, 32, generator=gen), torch.rand(1, 3, 32, 32, generator=gen) ** 3
+    loss = PerceptualLoss(vgg, style)
+    terms = loss(content, loss.content_targets(content))
+    assert terms.content.item() == pytest.approx(0.0, abs=1e-6)
+    assert terms.style.item() > 0
+    assert terms.total.item() == pytest.approx(terms.content.item() + terms.style.item() + terms.tv.item())
+    # And the style term vanishes for the style image itself.
+    assert loss(style, loss.content_targets(content)).style.item() == pytest.approx(0.0, abs=1e-3)
