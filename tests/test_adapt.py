@@ -16,7 +16,7 @@ from metastyle.losses import PerceptualLoss
 from metastyle.models import load_model, read_info, save_model
 from metastyle.transformer import TransformerNet, in_parameter_names
 
-SMALL = AdaptConfig(steps=12, batch=2, size=24, style_size=32, lr=1e-2)
+SMALL = AdaptConfig(steps=30, batch=2, size=24, style_size=32, lr=1e-3)
 
 
 @pytest.fixture
@@ -33,17 +33,23 @@ def loss_on(model, style, photos, vgg):
         return loss(model(batch), loss.content_targets(batch)).total.item()
 
 
-@pytest.mark.parametrize("params", ["all", "in"])
-def test_adaptation_lowers_the_loss(vgg, painting, photos, params):
+def test_adaptation_lowers_the_loss(vgg, painting, photos):
     torch.manual_seed(0)
     model = TransformerNet()
     style = load_image(painting, 32)
-    adapted, terms = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, params=params), vgg=vgg)
-    assert loss_on(adapted, style, photos, vgg) < 0.7 * loss_on(model, style, photos, vgg)
+    adapted, terms = adapt(model, style, ImageSampler(photos, 24), SMALL, vgg=vgg)
+    assert loss_on(adapted, style, photos, vgg) < 0.3 * loss_on(model, style, photos, vgg)
     assert torch.isfinite(terms.total)
-    if params == "in":  # only InstanceNorm parameters moved
-        moved = [n for (n, a), b in zip(adapted.state_dict().items(), model.state_dict().values()) if not torch.equal(a, b)]
-        assert moved and set(moved) <= set(in_parameter_names(model))
+
+
+def test_instance_norm_only_adaptation_moves_only_those(vgg, painting, photos):
+    torch.manual_seed(0)
+    model = TransformerNet()
+    style = load_image(painting, 32)
+    adapted, _ = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, params="in", lr=1e-2), vgg=vgg)
+    moved = [n for (n, a), b in zip(adapted.state_dict().items(), model.state_dict().values()) if not torch.equal(a, b)]
+    assert set(moved) == set(in_parameter_names(model))
+    assert loss_on(adapted, style, photos, vgg) < 0.95 * loss_on(model, style, photos, vgg)
 
 
 def test_model_file_round_trip_with_metadata(tmp_path):

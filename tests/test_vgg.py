@@ -27,13 +27,6 @@ def test_first_layer_filters_are_the_trained_oxford_filters(vgg):
     assert torch.unique(vgg.layers.conv5_4.weight).numel() <= 256
 
 
-def test_features_of_a_natural_image_differ_from_noise(vgg):
-    smooth = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(1, 3, 64, 64)
-    noise = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    # Edge detectors respond far more to noise than to a smooth ramp.
-    assert vgg(noise, ["relu1_1"])["relu1_1"].mean() > 2 * vgg(smooth, ["relu1_1"])["relu1_1"].mean()
-
-
 def test_returns_the_asked_layers_and_stops_at_the_deepest(vgg):
     called = []
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: called.append(n)) for n, m in vgg.layers.named_children()]

@@ -87,10 +87,11 @@ def adapt(
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
+        terms = LossTerms(*(t.detach() for t in terms))
         if on_step is not None:
             on_step(step, terms)
     model.requires_grad_(True)
-    return model.eval(), LossTerms(*(t.detach() for t in terms))
+    return model.eval(), terms
 
 
 @torch.inference_mode()

@@ -122,14 +122,15 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
                         inner_steps=args.inner_steps, inner_params=args.inner_params, inner_lr=args.inner_lr,
                         outer_lr=args.outer_lr, first_order=args.first_order, seed=args.seed,
                         checkpoint_every=args.checkpoint_every)
-    with tqdm(total=args.iters, desc="meta-train", unit="it", file=sys.stderr) as bar:
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    with tqdm(total=args.iters, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0) as bar:
 
         def on_iteration(it: int, metrics: dict[str, float]) -> None:
             bar.n = it
             bar.set_postfix(val_loss=f"{metrics['val_loss']:.4g}")
 
         meta_train(args.style_dir, args.content_dir, args.output, config, resolve_device(args.device), args.resume, on_iteration)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if rank0:
         print(f"wrote {Path(args.output) / 'model.safetensors'}")
     return 0
 

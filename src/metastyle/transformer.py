@@ -1,5 +1,8 @@
 """Johnson et al.'s transformation network, as MetaStyle uses it (1.68 M parameters).
 
+One deliberate difference from the reference: convolutions followed by InstanceNorm have no bias
+(1,600 parameters that the norm cancels exactly), so 1,677,635 parameters instead of 1,679,235.
+
 Reflection padding everywhere, affine InstanceNorm after every conv but the last, nearest-neighbour
 upsampling followed by a conv (no checkerboard artefacts), and a sigmoid so that outputs are
 images in [0, 1]. `forward` accepts any size: it pads by reflection to a multiple of 4 (the two
@@ -16,15 +19,17 @@ from torch import nn
 
 
 class ConvLayer(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, upsample: bool = False):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, upsample: bool = False, bias: bool = True):
         layers: list[nn.Module] = [nn.Upsample(scale_factor=2, mode="nearest")] if upsample else []
-        layers += [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(c_in, c_out, kernel, stride)]
+        layers += [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(c_in, c_out, kernel, stride, bias=bias)]
         super().__init__(*layers)
 
 
 class ConvNormReLU(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, upsample: bool = False, relu: bool = True):
-        layers: list[nn.Module] = [ConvLayer(c_in, c_out, kernel, stride, upsample), nn.InstanceNorm2d(c_out, affine=True)]
+        # No conv bias before InstanceNorm: the norm subtracts it again, and Adam would turn its
+        # round-off gradient into steps of full size.
+        layers: list[nn.Module] = [ConvLayer(c_in, c_out, kernel, stride, upsample, bias=False), nn.InstanceNorm2d(c_out, affine=True)]
         super().__init__(*layers, *([nn.ReLU()] if relu else []))
 
 
