@@ -44,27 +44,25 @@ def stripes(path: Path, size: tuple[int, int] = (48, 48)) -> Path:
     return path
 
 
-def png_with_size(path: Path, width: int, height: int) -> Path:
-    """A tiny valid PNG whose header claims `width` x `height` (a decompression bomb's header)."""
+def write_png(path: Path, width: int, height: int, bit_depth: int, colour_type: int, raw: bytes) -> Path:
+    """A PNG written by hand, for what Pillow will not write (16-bit RGB, lying headers)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
     return path
+
+
+def png_with_size(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG whose header claims `width` x `height` (a decompression bomb's header)."""
+    return write_png(path, width, height, 8, 0, b"\x00" * 64)
 
 
 def png16_rgb(path: Path, array: np.ndarray) -> Path:
-    """Write an HxWx3 uint16 array as a 16-bit-per-channel RGB PNG (Pillow cannot write these)."""
+    """An HxWx3 uint16 array as a 16-bit-per-channel RGB PNG."""
     h, w, _ = array.shape
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + array[row].astype(">u2").tobytes() for row in range(h))
-    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    return path
+    return write_png(path, w, h, 16, 2, b"".join(b"\x00" + array[row].astype(">u2").tobytes() for row in range(h)))
 
 
 @pytest.fixture
