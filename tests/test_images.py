@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -78,10 +80,15 @@ def test_load_image_tensor_and_resize_by_longest_side(photo):
 @pytest.mark.parametrize("suffix, fmt", [(".png", "PNG"), (".jpg", "JPEG"), (".jpeg", "JPEG"), (".webp", "WEBP")])
 def test_save_by_extension_creates_folders(tmp_path, suffix, fmt):
     image = torch.rand(1, 3, 8, 12)
-    out = save_image(image, tmp_path / "new" / "folder" / f"out{suffix}")
+    old_mask = os.umask(0o022)
+    try:
+        out = save_image(image, tmp_path / "new" / "folder" / f"out{suffix}")
+    finally:
+        os.umask(old_mask)
     with Image.open(out) as saved:
         assert saved.format == fmt and saved.size == (12, 8)
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind
+    assert out.stat().st_mode & 0o777 == 0o644  # the umask's mode, not mkstemp's private 0600
 
 
 def test_png_round_trip_is_exact(tmp_path):
