@@ -97,3 +97,12 @@ def test_list_builtins(run_cli):
 def test_usage_errors_exit_non_zero(run_cli):
     assert run_cli().returncode == 2
     assert run_cli("gatys", "only-one-arg").returncode == 2
+
+
+def test_meta_train_and_stylize_set_up_errors_are_one_line(run_cli, tmp_path, photo):
+    result = run_cli("meta-train", "--style-dir", tmp_path / "nope", "--content-dir", tmp_path, "-o", tmp_path / "run")
+    assert_clean_failure(result, "no such folder")
+    result = run_cli("stylize", tmp_path / "missing.jpg", "-o", tmp_path / "o.png", "--style", photo)
+    assert_clean_failure(result, "no such file or folder")
+    result = run_cli("stylize", photo, "-o", tmp_path / "o.png", "--model", tmp_path / "none.safetensors")
+    assert_clean_failure(result, "no such model file")

@@ -91,6 +91,8 @@ def _stylize_jobs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
     sources: list[Path] = []
     for spec in inputs:
         path = resolve_image(spec)
+        if not path.exists():  # before any adaptation, not after it
+            raise MetastyleError(f"{path}: no such file or folder")
         sources += list_images(path) if path.is_dir() else [path]
     out = Path(output)
     if len(sources) == 1 and out.suffix.lower() in IMAGE_SUFFIXES:
@@ -123,13 +125,19 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
                         outer_lr=args.outer_lr, first_order=args.first_order, seed=args.seed,
                         checkpoint_every=args.checkpoint_every)
     rank0 = int(os.environ.get("RANK", "0")) == 0
-    with tqdm(total=args.iters, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0) as bar:
+    bars: list[tqdm] = []  # made at the first iteration, so set-up errors stay one clean line
 
-        def on_iteration(it: int, metrics: dict[str, float]) -> None:
-            bar.n = it
-            bar.set_postfix(val_loss=f"{metrics['val_loss']:.4g}")
+    def on_iteration(it: int, metrics: dict[str, float]) -> None:
+        if not bars:
+            bars.append(tqdm(total=args.iters, initial=it - 1, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0))
+        bars[0].update(it - bars[0].n)
+        bars[0].set_postfix(val_loss=f"{metrics['val_loss']:.4g}")
 
+    try:
         meta_train(args.style_dir, args.content_dir, args.output, config, resolve_device(args.device), args.resume, on_iteration)
+    finally:
+        for bar in bars:
+            bar.close()
     if rank0:
         print(f"wrote {Path(args.output) / 'model.safetensors'}")
     return 0

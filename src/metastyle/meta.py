@@ -172,8 +172,9 @@ def meta_train(
     start = 0
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state["config"] != _config_dict(config):
-            raise MetastyleError(f"{checkpoint}: was made with other settings; resume with the same ones")
+        changed = sorted(k for k, v in _config_dict(config).items() if state["config"].get(k) != v)
+        if changed:
+            raise MetastyleError(f"{checkpoint}: was made with other settings ({', '.join(changed)}); resume with the same ones")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
