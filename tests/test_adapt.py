@@ -114,6 +114,10 @@ def test_adapt_and_train_style_cli_write_models_with_metadata(run_cli, tmp_path,
     assert result.returncode == 0 and read_info(tmp_path / "j.safetensors")["kind"] == "johnson"
     result = run_cli("adapt", painting, "-o", tmp_path / "a.safetensors", *common)
     assert result.returncode == 1 and "already exists" in result.stderr
+    result = run_cli("adapt", painting, "-o", painting / "m.safetensors", *common)
+    assert result.returncode == 1 and "cannot write here" in result.stderr
+    result = run_cli("adapt", painting, "-o", tmp_path / "m.pt", *common)
+    assert result.returncode == 1 and "unsupported output extension" in result.stderr
 
 
 def test_style_adaptation_is_cached_by_hash(tmp_path, painting, photos, monkeypatch):

@@ -56,22 +56,13 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_model_output(path: str, overwrite: bool) -> Path:
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        raise MetastyleError(f"{path}: model files end in .safetensors")
-    if path.exists() and not overwrite:
-        raise MetastyleError(f"{path}: already exists (pass --overwrite to replace it)")
-    return path
-
-
 def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
     return AdaptConfig(steps=args.steps, lr=args.lr, batch=args.batch, size=args.size, style_size=args.style_size,
                        params=args.params, seed=args.seed)
 
 
 def _cmd_adapt(args: argparse.Namespace, init: str | None = None, kind: str = "adapted") -> int:
-    out = _check_model_output(args.output, args.overwrite)
+    out = check_output_path(args.output, inputs=[resolve_image(args.style)], overwrite=args.overwrite, suffixes=(".safetensors",))
     start = time.perf_counter()
     _, info = adapt(args.style, output=out, init=init if init is not None else args.init, content_dir=args.content_dir,
                     config=_adapt_config(args), device=args.device, progress=True, kind=kind)

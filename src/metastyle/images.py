@@ -105,16 +105,20 @@ def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor
 
 
 def check_output_path(
-    path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), overwrite: bool = False
+    path: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+    suffixes: Iterable[str] = tuple(OUTPUT_FORMATS),
 ) -> Path:
     """Fail now, before any long computation, if the result could not be written to `path`.
 
-    Refuses unknown extensions, an input file as the output, and (without `overwrite`) an
-    existing file; creates missing folders; proves that the folder is writable.
+    Refuses extensions other than `suffixes` (images by default), an input file as the output,
+    and (without `overwrite`) an existing file; creates missing folders; proves that the folder
+    is writable.
     """
     path = Path(path)
-    if path.suffix.lower() not in OUTPUT_FORMATS:
-        known = ", ".join(OUTPUT_FORMATS)
+    if path.suffix.lower() not in suffixes:
+        known = ", ".join(suffixes)
         raise MetastyleError(f"{path}: unsupported output extension {path.suffix!r} (use one of {known})")
     for source in inputs:
         if Path(source).exists() and path.exists() and os.path.samefile(source, path):
