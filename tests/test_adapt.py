@@ -33,11 +33,12 @@ def loss_on(model, style, photos, vgg):
         return loss(model(batch), loss.content_targets(batch)).total.item()
 
 
-def test_adaptation_lowers_the_loss(vgg, painting, photos):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_adaptation_lowers_the_loss(vgg, painting, photos, precision):
     torch.manual_seed(0)
     model = TransformerNet()
     style = load_image(painting, 32)
-    adapted, terms = adapt(model, style, ImageSampler(photos, 24), SMALL, vgg=vgg)
+    adapted, terms = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, precision=precision), vgg=vgg)
     assert loss_on(adapted, style, photos, vgg) < 0.3 * loss_on(model, style, photos, vgg)
     assert torch.isfinite(terms.total)
 

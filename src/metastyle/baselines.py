@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .device import fast_bf16
+from .device import autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .vgg import VGG19
@@ -62,14 +62,11 @@ def gatys(
     else:
         raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {config.optimizer!r}")
 
-    if config.precision not in ("auto", "fp32", "bf16"):
-        raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {config.precision!r}")
-    bf16 = config.precision == "bf16" or (config.precision == "auto" and fast_bf16(content.device))
-    autocast = torch.autocast(content.device.type, dtype=torch.bfloat16, enabled=bf16)
+    precision = autocast(content.device, config.precision)
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        with autocast:
+        with precision:
             loss = loss_fn(image, targets).total
         loss.backward()
         return loss

@@ -27,3 +27,11 @@ def fast_bf16(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The autocast context for a precision setting: "fp32", "bf16", or "auto" (bf16 where it is fast)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    bf16 = precision == "bf16" or (precision == "auto" and fast_bf16(device))
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
