@@ -22,6 +22,7 @@ from .images import check_output_path, load_image, save_image
 from .losses import LossConfig
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
+from .controls import mix_models, parse_mix
 from .models import load_model
 from .pipeline import adapt, cached_adaptation, stylize
 
@@ -100,12 +101,18 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     for source, out in jobs:
         check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
     device = resolve_device(args.device)
+    if not 0.0 <= args.strength <= 1.0:
+        raise MetastyleError(f"--strength must be between 0 and 1, got {args.strength}")
     if args.model is not None:
         model = load_model(args.model, device)[0]
+    elif args.mix is not None:
+        model = mix_models(parse_mix(args.mix), device)
     else:
         model = cached_adaptation(args.style, None, AdaptConfig(), args.device, progress=True)
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
-        save_image(stylize(source, model=model, size=args.size, device=args.device), out)
+        image = stylize(source, model=model, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
+                        tile=args.tile, device=args.device)
+        save_image(image, out)
         print(f"wrote {out}")
     return 0
 
@@ -225,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="an adapted model file")
     source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
+    source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
     p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
+    p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
+    p.add_argument("--tile", type=int, help="stylise in overlapping tiles of this many pixels (0: never; default: above 4 MP)")
     p.add_argument("--overwrite", action="store_true")
     _add_device(p)
     p.set_defaults(func=_cmd_stylize)

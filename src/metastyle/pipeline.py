@@ -3,6 +3,7 @@
     model, info = metastyle.adapt("builtin:irises", output="irises.safetensors")
     image = metastyle.stylize("photo.jpg", model="irises.safetensors")    # a PIL image
     image = metastyle.stylize("photo.jpg", style="my-painting.jpg")       # adapts once, then cached
+    image = metastyle.stylize("photo.jpg", mix="a.safetensors:0.7,b.safetensors:0.3", strength=0.8)
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from tqdm import tqdm
 
 from .adapt import SHIPPED_MODEL, AdaptConfig, file_sha256, initial_model, stylize_tensor
 from .adapt import adapt as adapt_model
+from .controls import apply_strength, mix_models, parse_mix, transfer_luminance
 from .data import ImageSampler, builtin_photos, list_images, resolve_image
 from .device import resolve_device
 from .files import cache_dir
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
+from .tiling import AUTO_TILE_PIXELS, stylize_tiled
 from .transformer import TransformerNet
 
 
@@ -97,29 +100,46 @@ def cached_adaptation(style: str | os.PathLike, init: str | os.PathLike | None, 
     return model
 
 
+def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
+    """Stylise a 1x3xHxW tensor: whole or in tiles (`tile`: pixels; 0 never; None when over 4 MP),
+    then colour preservation and strength."""
+    if tile is None:
+        tile = 1024 if photo.shape[-2] * photo.shape[-1] > AUTO_TILE_PIXELS else 0
+    stylized = stylize_tiled(network, photo, tile=tile, overlap=min(128, tile // 4)) if tile else stylize_tensor(network, photo)
+    if preserve_color:
+        stylized = transfer_luminance(photo, stylized)
+    return apply_strength(photo, stylized, strength)
+
+
 def stylize(
     image: str | os.PathLike | Image.Image,
     *,
     model: str | os.PathLike | TransformerNet | None = None,
     style: str | os.PathLike | None = None,
+    mix: str | list[tuple[str, float]] | None = None,
     size: int | None = None,
+    strength: float = 1.0,
+    preserve_color: bool = False,
+    tile: int | None = None,
     device: str = "auto",
     progress: bool = False,
 ) -> Image.Image:
-    """Stylise one image with a model (file or network) or a style (adapted once and cached).
+    """Stylise one image with a model (file or network), a style (adapted once, then cached), or
+    a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
 
     The result has the input's size, or `size` pixels on its longer side.
     """
-    if (model is None) == (style is None):
-        raise ValueError("give exactly one of model= or style=")
+    if sum(x is not None for x in (model, style, mix)) != 1:
+        raise ValueError("give exactly one of model=, style= or mix=")
     dev = resolve_device(device)
     if isinstance(model, TransformerNet):
         network = model.to(dev).eval()
     elif model is not None:
         network = load_model(model, dev)[0]
+    elif mix is not None:
+        network = mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
     else:
         network = cached_adaptation(style, None, AdaptConfig(), device, progress).to(dev).eval()
     picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
-    tensor = pil_to_tensor(resize_longest(picture, size)).to(dev)
-    return tensor_to_pil(stylize_tensor(network, tensor))
-
+    photo = pil_to_tensor(resize_longest(picture, size)).to(dev)
+    return tensor_to_pil(render(network, photo, strength, preserve_color, tile))
