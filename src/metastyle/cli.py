@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from . import __version__
@@ -24,6 +25,7 @@ from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
 from .controls import mix_models, parse_mix
 from .models import load_model
+from .transformer import TransformerNet
 from .pipeline import adapt, cached_adaptation, stylize
 
 
@@ -100,20 +102,45 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
     for source, out in jobs:
         check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
-    device = resolve_device(args.device)
-    if not 0.0 <= args.strength <= 1.0:
-        raise MetastyleError(f"--strength must be between 0 and 1, got {args.strength}")
-    if args.model is not None:
-        model = load_model(args.model, device)[0]
-    elif args.mix is not None:
-        model = mix_models(parse_mix(args.mix), device)
-    else:
-        model = cached_adaptation(args.style, None, AdaptConfig(), args.device, progress=True)
+    model = _stylizer(args, resolve_device(args.device))
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
         image = stylize(source, model=model, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
                         tile=args.tile, device=args.device)
         save_image(image, out)
         print(f"wrote {out}")
+    return 0
+
+
+def _stylizer(args: argparse.Namespace, device: torch.device) -> TransformerNet:
+    """The network that --model, --mix or --style names (the style adapted once, then cached)."""
+    if not 0.0 <= args.strength <= 1.0:
+        raise MetastyleError(f"--strength must be between 0 and 1, got {args.strength}")
+    if args.model is not None:
+        return load_model(args.model, device)[0]
+    if args.mix is not None:
+        return mix_models(parse_mix(args.mix), device)
+    return cached_adaptation(args.style, None, AdaptConfig(), args.device, progress=True)
+
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    from .video import stylize_video
+
+    source = resolve_image(args.input)
+    out = check_output_path(args.output, inputs=[source], overwrite=args.overwrite, suffixes=(".mp4", ".mkv", ".mov", ".webm"))
+    if not source.is_file():
+        raise MetastyleError(f"{source}: no such file")
+    device = resolve_device(args.device)
+    network = _stylizer(args, device)
+    with tqdm(desc="video", unit="frame", file=sys.stderr) as bar:
+
+        def on_frame(done: int, expected: int) -> None:
+            bar.total = max(expected, done)
+            bar.update(done - bar.n)
+
+        result = stylize_video(network, source, out, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
+                               deflicker=args.deflicker, device=device, on_frame=on_frame)
+    print(f"{result['frames']} frames at {result['fps']:g} fps; flicker {result['flicker']:.2f} (output change / input change)")
+    print(f"wrote {out}")
     return 0
 
 
@@ -226,20 +253,29 @@ def build_parser() -> argparse.ArgumentParser:
         _add_device(p)
         p.set_defaults(func=_cmd_adapt if name == "adapt" else _cmd_train_style)
 
-    p = commands.add_parser("stylize", help="stylise images with an adapted model, or adapt to --style first")
-    p.add_argument("inputs", nargs="+", help="image files, folders or builtin:NAME")
-    p.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="an adapted model file")
-    source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
-    source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
-    p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
-    p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
-    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
-    p.add_argument("--tile", type=int, help="stylise in overlapping tiles of this many pixels (0: never; default: above 4 MP)")
-    p.add_argument("--overwrite", action="store_true")
-    _add_device(p)
-    p.set_defaults(func=_cmd_stylize)
+    for name in ("stylize", "video"):
+        if name == "stylize":
+            p = commands.add_parser(name, help="stylise images with an adapted model, a mix of models, or adapt to --style first")
+            p.add_argument("inputs", nargs="+", help="image files, folders or builtin:NAME")
+            p.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
+        else:
+            p = commands.add_parser(name, help="stylise a video frame by frame, keeping its sound")
+            p.add_argument("input", help="video file (anything ffmpeg reads)")
+            p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .webm)")
+            p.add_argument("--deflicker", type=float, default=0.0,
+                           help="0 (off) to 0.95: carry the previous output over where the input did not change")
+        source = p.add_mutually_exclusive_group(required=True)
+        source.add_argument("--model", help="an adapted model file")
+        source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
+        source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
+        p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
+        p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
+        p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
+        if name == "stylize":
+            p.add_argument("--tile", type=int, help="stylise in overlapping tiles of this many pixels (0: never; default: above 4 MP)")
+        p.add_argument("--overwrite", action="store_true")
+        _add_device(p)
+        p.set_defaults(func=_cmd_stylize if name == "stylize" else _cmd_video)
 
     p = commands.add_parser("score", help="content and style losses of any stylised image, as JSON")
     p.add_argument("content")
