@@ -144,6 +144,15 @@ def _cmd_video(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .server import App, serve_forever
+
+    resolve_device(args.device)
+    config = AdaptConfig(steps=args.steps, size=args.size, style_size=args.style_size, batch=args.batch, precision=args.precision)
+    serve_forever(App(config=config, device=args.device, max_upload_bytes=int(args.max_upload_mb * 2**20)), args.host, args.port)
+    return 0
+
+
 def _cmd_meta_train(args: argparse.Namespace) -> int:
     config = MetaConfig(iters=args.iters, size=args.size, meta_batch=args.meta_batch, batch=args.batch,
                         inner_steps=args.inner_steps, inner_params=args.inner_params, inner_lr=args.inner_lr,
@@ -276,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--overwrite", action="store_true")
         _add_device(p)
         p.set_defaults(func=_cmd_stylize if name == "stylize" else _cmd_video)
+
+    p = commands.add_parser("serve", help="a local web page: upload a photo, pick a painting, watch it adapt, download")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--steps", type=int, default=100, help="adaptation steps (default 100: about 40 s on 2 CPU cores)")
+    p.add_argument("--size", type=int, default=128, help="adaptation crop size (default 128)")
+    p.add_argument("--style-size", type=int, default=256)
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto")
+    p.add_argument("--max-upload-mb", type=float, default=20.0)
+    _add_device(p)
+    p.set_defaults(func=_cmd_serve)
 
     p = commands.add_parser("score", help="content and style losses of any stylised image, as JSON")
     p.add_argument("content")

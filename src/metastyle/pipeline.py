@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,12 @@ def adapt(
     device: str = "auto",
     progress: bool = False,
     kind: str = "adapted",
+    on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
     """Adapt the initialisation (`init`: a model file, "random", or None for the shipped model) to a style.
 
     Returns the network and its metadata; with `output`, also saves it as a model file.
+    `on_step(step, steps)` reports progress (the web page uses it).
     """
     style_path = resolve_image(style)
     dev = resolve_device(device)
@@ -60,11 +63,13 @@ def adapt(
         print(f"initialisation: {init_description}")
     with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
 
-        def on_step(step: int, terms: LossTerms) -> None:
+        def report(step: int, terms: LossTerms) -> None:
             bar.set_postfix(content=f"{float(terms.content):.3g}", style=f"{float(terms.style):.3g}", refresh=False)
             bar.update(1)
+            if on_step is not None:
+                on_step(step, config.steps)
 
-        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, on_step=on_step)
+        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, on_step=report)
     info = {
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,
@@ -80,7 +85,14 @@ def adapt(
     return model, info
 
 
-def cached_adaptation(style: str | os.PathLike, init: str | os.PathLike | None, config: AdaptConfig, device: str, progress: bool) -> TransformerNet:
+def cached_adaptation(
+    style: str | os.PathLike,
+    init: str | os.PathLike | None,
+    config: AdaptConfig,
+    device: str,
+    progress: bool,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TransformerNet:
     """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
     if init is None:
         init = SHIPPED_MODEL if SHIPPED_MODEL.is_file() else "random"
@@ -96,7 +108,7 @@ def cached_adaptation(style: str | os.PathLike, init: str | os.PathLike | None, 
             return load_model(cached, resolve_device(device))[0]
         except Exception:
             pass  # a damaged cache entry is adapted again
-    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress)
+    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_step=on_step)
     return model
 
 
