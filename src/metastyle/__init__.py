@@ -9,6 +9,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from .adapt import AdaptConfig
 from .baselines import GatysConfig, gatys
+from .controls import mix_models
 from .data import builtins, resolve_image
 from .errors import MetastyleError
 from .images import load_image, save_image
@@ -18,10 +19,12 @@ from .metrics import score
 from .models import load_model, save_model
 from .pipeline import adapt, stylize
 from .transformer import TransformerNet
+from .video import stylize_video
 from .vgg import VGG19
 
 __all__ = [
     "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
     "VGG19", "adapt", "builtins", "content_loss", "gatys", "gram", "load_image", "load_model", "meta_train",
-    "resolve_image", "save_image", "save_model", "score", "style_loss", "stylize", "tv_loss",
+    "mix_models", "resolve_image", "save_image", "save_model", "score", "style_loss", "stylize", "stylize_video",
+    "tv_loss",
 ]
