@@ -12,6 +12,7 @@ import email.policy
 import hashlib
 import json
 import re
+import shutil
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -225,3 +226,4 @@ def serve_forever(app: App, host: str, port: int) -> None:
     finally:
         server.server_close()
         app.worker.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(app.work, ignore_errors=True)  # uploads and results live only as long as the server
