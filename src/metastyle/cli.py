@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from . import __version__
@@ -23,10 +22,9 @@ from .images import check_output_path, load_image, save_image
 from .losses import LossConfig
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
-from .controls import mix_models, parse_mix
-from .models import load_model
+from .controls import check_strength
 from .transformer import TransformerNet
-from .pipeline import adapt, cached_adaptation, stylize
+from .pipeline import adapt, network_for, stylize
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +100,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
     for source, out in jobs:
         check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
-    model = _stylizer(args, resolve_device(args.device))
+    model = _stylizer(args)
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
         image = stylize(source, model=model, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
                         tile=args.tile, device=args.device)
@@ -111,15 +109,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stylizer(args: argparse.Namespace, device: torch.device) -> TransformerNet:
-    """The network that --model, --mix or --style names (the style adapted once, then cached)."""
-    if not 0.0 <= args.strength <= 1.0:
-        raise MetastyleError(f"--strength must be between 0 and 1, got {args.strength}")
-    if args.model is not None:
-        return load_model(args.model, device)[0]
-    if args.mix is not None:
-        return mix_models(parse_mix(args.mix), device)
-    return cached_adaptation(args.style, None, AdaptConfig(), args.device, progress=True)
+def _stylizer(args: argparse.Namespace) -> TransformerNet:
+    """The network that --model, --mix or --style names, after the options are checked."""
+    check_strength(args.strength, "--strength")
+    return network_for(model=args.model, style=args.style, mix=args.mix, device=args.device, progress=True)
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
@@ -130,7 +123,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise MetastyleError(f"{source}: no such file")
     device = resolve_device(args.device)
-    network = _stylizer(args, device)
+    network = _stylizer(args)
     with tqdm(desc="video", unit="frame", file=sys.stderr) as bar:
 
         def on_frame(done: int, expected: int) -> None:

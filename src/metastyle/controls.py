@@ -63,7 +63,12 @@ def transfer_luminance(photo: torch.Tensor, stylized: torch.Tensor) -> torch.Ten
     return (photo - luminance(photo) + luminance(stylized)).clamp(0, 1)
 
 
-def apply_strength(photo: torch.Tensor, stylized: torch.Tensor, strength: float) -> torch.Tensor:
+def check_strength(strength: float, name: str = "strength") -> float:
+    """Callers check it early, before any adaptation, as well as where it is applied."""
     if not 0.0 <= strength <= 1.0:
-        raise MetastyleError(f"strength must be between 0 and 1, got {strength}")
-    return torch.lerp(photo, stylized, strength)
+        raise MetastyleError(f"{name} must be between 0 and 1, got {strength}")
+    return strength
+
+
+def apply_strength(photo: torch.Tensor, stylized: torch.Tensor, strength: float) -> torch.Tensor:
+    return torch.lerp(photo, stylized, check_strength(strength))

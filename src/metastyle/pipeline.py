@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from .adapt import SHIPPED_MODEL, AdaptConfig, file_sha256, initial_model, stylize_tensor
 from .adapt import adapt as adapt_model
-from .controls import apply_strength, mix_models, parse_mix, transfer_luminance
+from .controls import apply_strength, check_strength, mix_models, parse_mix, transfer_luminance
 from .data import ImageSampler, builtin_photos, list_images, resolve_image
 from .device import resolve_device
 from .files import cache_dir
@@ -84,6 +85,11 @@ def adapt(
     return model, info
 
 
+def adapted_dir() -> Path:
+    """Where `stylize --style` and the web page keep the models they adapt."""
+    return cache_dir() / "adapted"
+
+
 def cached_adaptation(
     style: str | os.PathLike,
     init: str | os.PathLike | None,
@@ -98,7 +104,7 @@ def cached_adaptation(
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
     key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config)], sort_keys=True).encode()).hexdigest()
-    cached = cache_dir() / "adapted" / f"{style_path.stem}-{key[:16]}.safetensors"
+    cached = adapted_dir() / f"{style_path.stem}-{key[:16]}.safetensors"
     if cached.is_file():
         try:
             read_info(cached)
@@ -109,6 +115,30 @@ def cached_adaptation(
             pass  # a damaged cache entry is adapted again
     model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_step=on_step)
     return model
+
+
+def network_for(
+    *,
+    model: str | os.PathLike | TransformerNet | None = None,
+    style: str | os.PathLike | None = None,
+    mix: str | list[tuple[str | os.PathLike, float]] | None = None,
+    config: AdaptConfig = AdaptConfig(),
+    device: str = "auto",
+    progress: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TransformerNet:
+    """The network that exactly one of a model (file or network), a style (adapted once with
+    `config`, then cached) or a mix of models ("a.safetensors:0.7,b.safetensors:0.3") names."""
+    if sum(x is not None for x in (model, style, mix)) != 1:
+        raise ValueError("give exactly one of model=, style= or mix=")
+    dev = resolve_device(device)
+    if isinstance(model, TransformerNet):
+        return model.to(dev).eval()
+    if model is not None:
+        return load_model(model, dev)[0]
+    if mix is not None:
+        return mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
+    return cached_adaptation(style, None, config, device, progress, on_step).to(dev).eval()
 
 
 def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
@@ -140,17 +170,9 @@ def stylize(
 
     The result has the input's size, or `size` pixels on its longer side.
     """
-    if sum(x is not None for x in (model, style, mix)) != 1:
-        raise ValueError("give exactly one of model=, style= or mix=")
+    check_strength(strength)
+    network = network_for(model=model, style=style, mix=mix, device=device, progress=progress)
     dev = resolve_device(device)
-    if isinstance(model, TransformerNet):
-        network = model.to(dev).eval()
-    elif model is not None:
-        network = load_model(model, dev)[0]
-    elif mix is not None:
-        network = mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
-    else:
-        network = cached_adaptation(style, None, AdaptConfig(), device, progress).to(dev).eval()
     picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
     photo = pil_to_tensor(resize_longest(picture, size)).to(dev)
     return tensor_to_pil(render(network, photo, strength, preserve_color, tile))

@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .adapt import AdaptConfig
-from .controls import mix_models, parse_mix
+from .controls import check_strength, parse_mix
 from .data import builtin_paintings, resolve_image
-from .device import resolve_device
 from .errors import MetastyleError
-from .files import cache_dir
 from .images import open_image, save_image
-from .models import load_model, read_info
-from .pipeline import cached_adaptation, stylize
+from .models import read_info
+from .pipeline import adapted_dir, network_for, stylize
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 
@@ -55,7 +53,7 @@ class App:
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
 
     def models(self) -> list[dict[str, Any]]:
-        folder = cache_dir() / "adapted"
+        folder = adapted_dir()
         found = []
         for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
             try:
@@ -66,9 +64,10 @@ class App:
         return found
 
     def _model_path(self, model_id: str) -> Path:
-        if not re.fullmatch(r"[\w.-]+\.safetensors", model_id) or not (cache_dir() / "adapted" / model_id).is_file():
+        path = adapted_dir() / model_id
+        if not re.fullmatch(r"[\w.-]+\.safetensors", model_id) or not path.is_file():
             raise MetastyleError(f"no cached model named {model_id!r}")
-        return cache_dir() / "adapted" / model_id
+        return path
 
     def _save_upload(self, data: bytes, name: str) -> Path:
         """Keep an uploaded image under its content hash, after checking that it is one."""
@@ -89,11 +88,9 @@ class App:
         photo = self._save_upload(*fields["photo"])
         text = {k: v[0].decode("utf-8", "replace").strip() for k, v in fields.items() if k not in ("photo", "style")}
         try:
-            strength = float(text.get("strength") or 1.0)
+            strength = check_strength(float(text.get("strength") or 1.0))
         except ValueError:
             raise MetastyleError("strength must be a number between 0 and 1") from None
-        if not 0 <= strength <= 1:
-            raise MetastyleError("strength must be between 0 and 1")
         preserve = text.get("preserve_color") in ("on", "true", "1")
         if fields.get("style", (b"", ""))[0]:
             source: tuple[str, Any] = ("style", self._save_upload(*fields["style"]))
@@ -112,20 +109,13 @@ class App:
         return job
 
     def _run(self, job: Job, photo: Path, source: tuple[str, Any], strength: float, preserve: bool) -> None:
+        def on_step(step: int, steps: int) -> None:
+            job.step, job.steps = step, steps
+
         try:
-            device = resolve_device(self.device)
             kind, value = source
-            if kind == "style":
-                job.status = "adapting"
-
-                def on_step(step: int, steps: int) -> None:
-                    job.step, job.steps = step, steps
-
-                network = cached_adaptation(value, None, self.config, self.device, progress=False, on_step=on_step)
-            elif kind == "mix":
-                network = mix_models(value, device)
-            else:
-                network = load_model(value, device)[0]
+            job.status = "adapting" if kind == "style" else "stylizing"
+            network = network_for(**{kind: value}, config=self.config, device=self.device, on_step=on_step)
             job.status = "stylizing"
             result = stylize(photo, model=network, strength=strength, preserve_color=preserve, device=self.device)
             job.result = save_image(result, self.work / f"{job.id}.png")
