@@ -23,3 +23,15 @@ def test_builtin_names_resolve_to_readable_images():
 def test_unknown_builtin_suggests_names():
     with pytest.raises(MetastyleError, match="did you mean.*wheat-field"):
         resolve_image("builtin:wheat")
+
+
+def test_held_out_paintings_and_photos_are_named_and_kept_out_of_training():
+    from metastyle.data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, training_builtins
+
+    paintings = {b.name: b.path for b in builtin_paintings()}
+    photos = {b.name: b.path for b in builtin_photos()}
+    assert len(set(HELDOUT_PAINTINGS)) == len(HELDOUT_PAINTINGS) >= 20
+    assert set(HELDOUT_PAINTINGS) <= set(paintings) and set(HELDOUT_PHOTOS) <= set(photos)
+    training = set(training_builtins("painting")) | set(training_builtins("photo"))
+    assert not training & ({paintings[n] for n in HELDOUT_PAINTINGS} | {photos[n] for n in HELDOUT_PHOTOS})
+    assert len(training_builtins("painting")) == 174 - len(HELDOUT_PAINTINGS)

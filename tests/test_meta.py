@@ -26,7 +26,7 @@ def folders(tmp_path):
     return styles, photos
 
 
-TINY = MetaConfig(iters=4, size=16, meta_batch=2, batch=2, checkpoint_every=2, outer_lr=1e-3)
+TINY = MetaConfig(iters=4, size=16, style_size=32, meta_batch=2, batch=2, checkpoint_every=2, outer_lr=1e-3)
 
 
 def double_task(vgg64, seed=0):
@@ -128,7 +128,7 @@ def test_a_run_folder_is_not_overwritten_without_resume(folders, tmp_path):
 
 
 def test_two_process_torchrun_equals_one_process(folders, tmp_path):
-    args = ["meta-train", "--style-dir", folders[0], "--content-dir", folders[1], "--iters", "2", "--size", "16",
+    args = ["meta-train", "--style-dir", folders[0], "--content-dir", folders[1], "--iters", "2", "--size", "16", "--style-size", "32",
             "--meta-batch", "2", "--batch", "2", "--outer-lr", "1e-3", "--device", "cpu"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     single = subprocess.run([sys.executable, "-m", "metastyle", *map(str, args), "-o", tmp_path / "one"],
@@ -169,3 +169,26 @@ def gradient_free(names):
     grads = {n: p.grad.abs().max().item() for n, p in model.named_parameters()}
     largest = max(grads.values())
     return all(grads[n] < 1e-6 * largest for n in names)
+
+
+def test_content_sources_lose_a_test_split_and_builtin_means_the_training_builtins(folders):
+    from metastyle.data import training_builtins
+
+    data = MetaData("builtin", [folders[1], "builtin"], replace(TINY, test_fraction=0.5))
+    used = set(data.train.paths) | set(data.val.paths)
+    assert set(data.style_paths) == set(training_builtins("painting"))
+    assert set(training_builtins("photo")) <= used
+    assert len([p for p in used if p.parent == folders[1]]) == 3  # 6 photos, half kept out for testing
+    assert not set(data.train.paths) & set(data.val.paths)
+
+
+def test_warmup_teaches_the_network_to_reproduce_photos(folders, tmp_path, vgg):
+    from metastyle.meta import warmup_loss
+
+    config = replace(TINY, iters=30, warmup=30, outer_lr=3e-3, checkpoint_every=30)
+    images = MetaData(*folders, config).val.sample(4, torch.Generator().manual_seed(5))
+    torch.manual_seed(config.seed)
+    before = warmup_loss(TransformerNet(), images, vgg, config.loss).item()
+    model = meta_train(*folders, tmp_path / "run", config)
+    assert warmup_loss(model, images, vgg, config.loss).item() < 0.75 * before
+    assert '"warmup_loss"' in (tmp_path / "run" / "metrics.jsonl").read_text()

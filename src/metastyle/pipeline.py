@@ -20,10 +20,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .adapt import SHIPPED_MODEL, AdaptConfig, file_sha256, initial_model, stylize_tensor
+from .adapt import SHIPPED_MODEL, AdaptConfig, default_adapt_config, file_sha256, initial_model, stylize_tensor
 from .adapt import adapt as adapt_model
 from .controls import apply_strength, check_strength, mix_models, parse_mix, transfer_luminance
-from .data import ImageSampler, builtin_photos, list_images, resolve_image
+from .data import ImageSampler, list_images, resolve_image, training_builtins
 from .device import resolve_device
 from .files import cache_dir
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
@@ -31,10 +31,11 @@ from .losses import LossTerms
 from .models import load_model, read_info, save_model
 from .tiling import AUTO_TILE_PIXELS, stylize_tiled
 from .transformer import TransformerNet
+from .vgg import VGG19
 
 
 def _content_sampler(content_dir: str | os.PathLike | None, size: int) -> ImageSampler:
-    paths = list_images(content_dir) if content_dir is not None else [p.path for p in builtin_photos()]
+    paths = list_images(content_dir) if content_dir is not None else training_builtins("photo")
     return ImageSampler(paths, size, augment=True)
 
 
@@ -44,32 +45,35 @@ def adapt(
     output: str | os.PathLike | None = None,
     init: str | os.PathLike | None = None,
     content_dir: str | os.PathLike | None = None,
-    config: AdaptConfig = AdaptConfig(),
+    config: AdaptConfig | None = None,
     device: str = "auto",
     progress: bool = False,
     kind: str = "adapted",
     on_step: Callable[[int, int], None] | None = None,
+    vgg: VGG19 | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
     """Adapt the initialisation (`init`: a model file, "random", or None for the shipped model) to a style.
 
+    `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU).
     Returns the network and its metadata; with `output`, also saves it as a model file.
     `on_step(step, steps)` reports progress (the web page uses it).
     """
     style_path = resolve_image(style)
     dev = resolve_device(device)
+    config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
     model, init_description = initial_model(init, config.seed)
     if progress:
         print(f"initialisation: {init_description}")
     with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
 
-        def report(step: int, terms: LossTerms) -> None:
+        def report(step: int, terms: LossTerms, _: TransformerNet) -> None:
             bar.set_postfix(content=f"{float(terms.content):.3g}", style=f"{float(terms.style):.3g}", refresh=False)
             bar.update(1)
             if on_step is not None:
                 on_step(step, config.steps)
 
-        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, on_step=report)
+        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, vgg, on_step=report)
     info = {
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,
@@ -122,7 +126,7 @@ def network_for(
     model: str | os.PathLike | TransformerNet | None = None,
     style: str | os.PathLike | None = None,
     mix: str | list[tuple[str | os.PathLike, float]] | None = None,
-    config: AdaptConfig = AdaptConfig(),
+    config: AdaptConfig | None = None,
     device: str = "auto",
     progress: bool = False,
     on_step: Callable[[int, int], None] | None = None,
@@ -138,7 +142,7 @@ def network_for(
         return load_model(model, dev)[0]
     if mix is not None:
         return mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
-    return cached_adaptation(style, None, config, device, progress, on_step).to(dev).eval()
+    return cached_adaptation(style, None, config or default_adapt_config(dev), device, progress, on_step).to(dev).eval()
 
 
 def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:

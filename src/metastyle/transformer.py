@@ -14,7 +14,6 @@ the inner loop adapts by default.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -59,14 +58,22 @@ class TransformerNet(nn.Module):
         )
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Pad at the bottom and right to a multiple of 4 (at least 8), run the network, crop back.
+
+        The pad is a gather whose indices come from shape arithmetic, with no Python branch on the
+        size, so that an exported graph (ONNX) pads correctly at every size, not only the traced one.
+        """
         h, w = image.shape[-2:]
-        pad_h = max(self.MIN_SIDE, h + -h % self.MULTIPLE) - h
-        pad_w = max(self.MIN_SIDE, w + -w % self.MULTIPLE) - w
-        if pad_h or pad_w:
-            # Reflection needs the pad to be smaller than the side; replicate covers tiny images.
-            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
-        return torch.sigmoid(self.net(image))[..., :h, :w]
+        rows, cols = (torch.arange(torch.sym_max(self.MIN_SIDE, n + -n % self.MULTIPLE), device=image.device) for n in (h, w))
+        reflected_rows = torch.where(rows < h, rows, 2 * h - 2 - rows)
+        reflected_cols = torch.where(cols < w, cols, 2 * w - 2 - cols)
+        # Reflection needs the pad to be smaller than the side (else an index goes negative);
+        # replication covers tiny images.
+        reflect = (reflected_rows.min() >= 0) & (reflected_cols.min() >= 0)
+        rows = torch.where(reflect, reflected_rows, rows.clamp(max=h - 1))
+        cols = torch.where(reflect, reflected_cols, cols.clamp(max=w - 1))
+        padded = image.index_select(-2, rows).index_select(-1, cols)
+        return torch.sigmoid(self.net(padded))[..., :h, :w]
 
 
 def in_parameter_names(model: nn.Module) -> list[str]:

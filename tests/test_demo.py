@@ -1,0 +1,43 @@
+"""`metastyle demo` and `metastyle bench`, at toy sizes: what they write and report."""
+
+import json
+from dataclasses import replace
+
+import torch
+from PIL import Image
+
+from metastyle.adapt import CPU_ADAPT
+from metastyle.bench import BenchConfig, run_bench, write_outputs
+from metastyle.demo import run_demo, unused_path
+
+TOY = replace(CPU_ADAPT, steps=2, size=32, style_size=48)
+
+
+def test_demo_writes_content_style_result_and_never_overwrites(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines: list[str] = []
+    out, timings = run_demo(size=48, config=TOY, device="cpu", report=lines.append)
+    assert out == tmp_path / "metastyle-demo.png"
+    sheet = Image.open(out)
+    assert sheet.height > 48 and sheet.width > 3 * 48
+    assert set(timings) == {"load", "adapt", "stylize", "save", "total"}
+    assert [line.split(":")[0] for line in lines] == ["load", "adapt", "stylize", "save"]
+    assert unused_path("metastyle-demo.png") == tmp_path / "metastyle-demo-2.png"
+
+
+def test_bench_measures_every_method_and_writes_its_report(tmp_path):
+    config = BenchConfig(styles=("the-last-supper",), photos=("coffee",), steps=(0, 2, 3), size=64, gatys_steps=3,
+                         timing_sizes=(64,), timing_repeats=1, gatys_timing_steps=1)
+    results = run_bench(config, torch.device("cpu"))
+    methods = {(r["method"], r["steps"]) for r in results["summary"]}
+    assert {("MetaStyle", 0), ("MetaStyle", 3), ("Johnson", 2), ("Gatys", 3)} <= methods
+    assert ("Johnson", 0) not in methods
+    meta = {r["steps"]: r for r in results["summary"] if r["method"] == "MetaStyle"}
+    assert meta[0]["seconds"] == 0 < meta[2]["seconds"] < meta[3]["seconds"]
+    assert all(r["total_loss"] == r["content_loss"] + r["style_loss"] > 0 for r in results["rows"])
+    paths = write_outputs(results, tmp_path / "bench")
+    assert [p.name for p in paths] == ["bench.json", "table.md", "tradeoff.png", "grid.png"]
+    saved = json.loads(paths[0].read_text())
+    assert saved["rows"] == results["rows"] and "64" in saved["seconds_per_image"]["Gatys (estimated)"]
+    assert "| MetaStyle | 3 |" in paths[1].read_text()
+    assert Image.open(paths[3]).width > Image.open(paths[3]).height
