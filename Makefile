@@ -8,7 +8,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo test clean browser
+.PHONY: demo test model clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/metastyle gatys builtin:chelsea builtin:wheat-field-with-cypresses -o outputs/gatys-demo.png --overwrite
+	mkdir -p outputs && cd outputs && $(abspath $(BIN))/metastyle demo
+
+# The shipped model, reproduced: meta-training on the built-in paintings and photos less the held-out
+# ones, plus the project's training photos (../shared/data/photos, which users do not have). Resumable:
+# run it again after an interruption. MODEL_CARD.md says what it does and how well the result works.
+SHARED_PHOTOS ?= ../shared/data/photos
+MODEL_ITERS ?= 1500
+model: $(VENV)/.installed
+	$(BIN)/metastyle meta-train --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/shipped \
+	  --iters $(MODEL_ITERS) --warmup 300 --size 128 --style-size 512 --meta-batch 2 --batch 2 \
+	  --precision bf16 --outer-lr 1e-3 --checkpoint-every 50 --half --resume
+	cp runs/shipped/model.safetensors src/metastyle/weights/metastyle.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest

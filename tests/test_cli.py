@@ -106,3 +106,13 @@ def test_meta_train_and_stylize_set_up_errors_are_one_line(run_cli, tmp_path, ph
     assert_clean_failure(result, "no such file or folder")
     result = run_cli("stylize", photo, "-o", tmp_path / "o.png", "--model", tmp_path / "none.safetensors")
     assert_clean_failure(result, "no such model file")
+
+
+def test_demo_bench_and_export_set_up_errors_are_one_line(run_cli, tmp_path, photo):
+    assert_clean_failure(run_cli("demo", "--style", "builtin:no-such-painting"), "no built-in image named")
+    assert_clean_failure(run_cli("demo", "-o", tmp_path / "demo.txt"), "unsupported output extension")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "bench.json").write_text("{}")
+    assert_clean_failure(run_cli("bench", "-o", tmp_path / "full"), "already holds results")
+    assert_clean_failure(run_cli("export", tmp_path / "none.safetensors", "-o", tmp_path / "m.onnx"), "no such model file")
+    assert run_cli("bench", "-o", tmp_path / "b", "--styles", "irises").returncode == 2  # not a held-out painting

@@ -52,3 +52,14 @@ def test_a_file_that_is_not_onnx_is_a_clear_error(model, tmp_path):
     path.write_bytes(b"not a protobuf")
     with pytest.raises(MetastyleError, match="onnxruntime cannot load it"):
         check_onnx(model, path, sizes=((8, 8),))
+
+
+def test_export_command_writes_a_checked_file_and_refuses_to_overwrite(run_cli, tmp_path, model):
+    from metastyle.models import save_model
+
+    save_model(model, tmp_path / "m.safetensors", {"style": "stripes"})
+    result = run_cli("export", tmp_path / "m.safetensors", "-o", tmp_path / "m.onnx")
+    assert result.returncode == 0, result.stderr
+    assert "largest difference from PyTorch" in result.stdout and (tmp_path / "m.onnx").is_file()
+    again = run_cli("export", tmp_path / "m.safetensors", "-o", tmp_path / "m.onnx")
+    assert again.returncode == 1 and "already exists" in again.stderr
