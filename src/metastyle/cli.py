@@ -62,7 +62,9 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
 def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
     """The device's default settings, with the options given on the command line."""
     given = {k: getattr(args, k) for k in ADAPT_OPTIONS if getattr(args, k, None) is not None}
-    return replace(default_adapt_config(resolve_device(args.device)), **given)
+    config = replace(default_adapt_config(resolve_device(args.device)), **given)
+    weights = {k: getattr(args, k) for k in ("content_weight", "style_weight") if getattr(args, k, None) is not None}
+    return replace(config, loss=replace(config.loss, **weights)) if weights else config
 
 
 ADAPT_OPTIONS = ("steps", "lr", "batch", "size", "style_size", "params", "seed", "precision")
@@ -156,9 +158,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_meta_train(args: argparse.Namespace) -> int:
     config = MetaConfig(iters=args.iters, size=args.size, style_size=args.style_size, meta_batch=args.meta_batch,
                         batch=args.batch, inner_steps=args.inner_steps, inner_params=args.inner_params,
-                        inner_lr=args.inner_lr, outer_lr=args.outer_lr, first_order=args.first_order,
+                        inner_lr=args.inner_lr, normalized_inner=args.normalized_inner, init_weight=args.init_weight,
+                        outer_lr=args.outer_lr,
+                        first_order=args.first_order,
                         warmup=args.warmup, precision=args.precision, seed=args.seed,
-                        checkpoint_every=args.checkpoint_every)
+                        checkpoint_every=args.checkpoint_every,
+                        loss=LossConfig(content_weight=args.content_weight, style_weight=args.style_weight))
     rank0 = int(os.environ.get("RANK", "0")) == 0
     bars: list[tqdm] = []  # made at the first iteration, so set-up errors stay one clean line
 
@@ -288,7 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner-steps", type=int, default=defaults.inner_steps)
     p.add_argument("--inner-params", choices=("in", "all"), default=defaults.inner_params)
     p.add_argument("--inner-lr", type=float, default=defaults.inner_lr)
+    p.add_argument("--normalized-inner", action="store_true",
+                   help="inner steps of fixed length --inner-lr (g/||g||): the initialisation cannot inflate its gradients")
+    p.add_argument("--init-weight", type=float, default=defaults.init_weight,
+                   help="also score the initialisation itself, with this weight, so that its own output stays sane")
     p.add_argument("--outer-lr", type=float, default=defaults.outer_lr)
+    p.add_argument("--content-weight", type=float, default=defaults.loss.content_weight)
+    p.add_argument("--style-weight", type=float, default=defaults.loss.style_weight)
     p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
     p.add_argument("--warmup", type=int, default=defaults.warmup,
                    help="first iterations that train the network to reproduce photos (content loss only)")
@@ -316,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lr", type=float, help=f"Adam learning rate (default {gpu.lr})")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
         p.add_argument("--params", choices=("all", "in"), help="parameters adapted (default: all)")
+        p.add_argument("--content-weight", type=float, help=f"default {cpu.loss.content_weight}, the shipped model's; "
+                       "lower keeps less of the photo")
+        p.add_argument("--style-weight", type=float, help=f"default {cpu.loss.style_weight:g}")
         p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
                        help=f"default {gpu.precision} on CUDA, {cpu.precision} on the CPU (bf16 where fast: 1.7x faster, "
                             "total loss 3-7%% higher, benchmarks/RESULTS.md)")

@@ -54,6 +54,19 @@ class MetaConfig:
     # parameters has norm 1.2e7-2.9e7 while the parameters have norm 40: 5e-8 moves them by
     # 1.5-3.5% in one step (measured), the "few percent" that the reference's rate gives there.
     inner_lr: float = 5e-8
+    # Not in the reference: with `normalized_inner` each inner step is inner_lr * g / ||g|| (over
+    # the adapted parameters), a step of fixed length. Plain SGD steps grow with the gradient, and
+    # meta-training learns to exploit that: measured on our shipped run, it made the initialisation
+    # itself worse (loss 1e9, saturated output) and its gradients 12-30x larger, so that one inner
+    # step moved the InstanceNorm parameters by 50-120%. Test-time Adam, whose steps do not grow
+    # with the gradient, cannot follow such an initialisation.
+    normalized_inner: bool = False
+    # Not in the reference: the outer objective adds `init_weight` times the validation loss of the
+    # initialisation itself. Algorithm 1 only scores the weights after the inner step, so nothing
+    # stops the initialisation's own output from drifting to saturated colour (measured: it did, in
+    # both of our runs without this term), and test-time adaptation, with other steps than the
+    # inner loop's, then starts from there.
+    init_weight: float = 0.0
     outer_lr: float = 1e-5
     lr_decay: float = 2.5e-5  # lr_t = lr / (1 + t * lr_decay), inner and outer alike
     first_order: bool = False
@@ -89,9 +102,12 @@ def meta_loss(model: TransformerNet, tasks: list[Task], config: MetaConfig, inne
         for _ in range(config.inner_steps):  # inner loop: k differentiable update steps
             inner = task.loss(functional_call(model, fast, (task.train,)), train_targets).total
             grads = torch.autograd.grad(inner, [fast[n] for n in inner_names], create_graph=not config.first_order)
-            fast = {**fast, **{n: fast[n] - inner_lr * g for n, g in zip(inner_names, grads)}}
-        outer = task.loss(functional_call(model, fast, (task.val,)), task.loss.content_targets(task.val))
-        total = total + outer.total
+            rate = inner_lr / torch.sqrt(sum((g * g).sum() for g in grads)) if config.normalized_inner else inner_lr
+            fast = {**fast, **{n: fast[n] - rate * g for n, g in zip(inner_names, grads)}}
+        val_targets = task.loss.content_targets(task.val)
+        total = total + task.loss(functional_call(model, fast, (task.val,)), val_targets).total
+        if config.init_weight:
+            total = total + config.init_weight * task.loss(model(task.val), val_targets).total
     return total / scale
 
 
@@ -141,10 +157,11 @@ def _paths(sources: Source, kind: str, test_fraction: float, seed: int) -> list[
 
 
 def warmup_loss(model: TransformerNet, images: torch.Tensor, vgg: VGG19, config: LossConfig) -> torch.Tensor:
-    """The warm-up objective: reproduce the photo, as the content loss sees it."""
+    """The warm-up objective: reproduce the photo, as the content loss sees it (unweighted, so that
+    runs that differ only in their loss weights share the warm-up)."""
     with torch.no_grad():
         targets = vgg(images, config.content_layers)
-    return config.content_weight * content_loss(vgg(model(images), config.content_layers), targets)
+    return content_loss(vgg(model(images), config.content_layers), targets)
 
 
 def _distributed() -> tuple[int, int]:
