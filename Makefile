@@ -29,7 +29,7 @@ model: $(VENV)/.installed
 	  --iters $(MODEL_ITERS) --warmup 300 --size 128 --style-size 512 --meta-batch 2 --batch 2 \
 	  --precision bf16 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1 \
 	  --checkpoint-every 50 --half --resume
-	cp runs/shipped/model.safetensors src/metastyle/weights/metastyle.safetensors
+	mkdir -p src/metastyle/weights && cp runs/shipped/model.safetensors src/metastyle/weights/metastyle.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest

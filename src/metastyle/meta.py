@@ -289,7 +289,8 @@ def meta_train(
             if on_iteration is not None and rank == 0:
                 on_iteration(it + 1, metrics)
         if rank == 0:
-            info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config),
+            sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}
+            info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config), "data": sources,
                     "style_images": len(data.style_paths), "content_images": len(data.train) + len(data.val),
                     "final_losses": _final_losses(run_dir / "metrics.jsonl")}
             save_model(model, run_dir / "model.safetensors", info, half=half)
