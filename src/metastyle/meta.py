@@ -74,6 +74,7 @@ class MetaConfig:
     # content (content loss alone), so that meta-training starts from a network that keeps the
     # photo rather than from noise, which a small data set and a short run cannot recover from.
     warmup: int = 0
+    warmup_lr: float = 1e-3  # Adam's rate during the warm-up (decayed like outer_lr)
     precision: str = "fp32"  # "bf16": autocast, 1.7x faster on AVX512-BF16 CPUs (Grams stay fp32)
     val_fraction: float = 0.1
     test_fraction: float = 0.1  # of each content folder, never used in training: the evaluation photos
@@ -260,7 +261,7 @@ def meta_train(
             tick = time.perf_counter()
             decay = 1.0 / (1.0 + it * config.lr_decay)
             for group in optimizer.param_groups:
-                group["lr"] = config.outer_lr * decay
+                group["lr"] = (config.warmup_lr if it < config.warmup else config.outer_lr) * decay
             optimizer.zero_grad(set_to_none=True)
             with precision:
                 if it < config.warmup:
