@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from metastyle.adapt import CPU_ADAPT
-from metastyle.bench import BenchConfig, run_bench, write_outputs
+from metastyle.bench import BenchConfig, head_to_head, markdown_table, run_bench, write_outputs
 from metastyle.demo import run_demo, unused_path
 
 TOY = replace(CPU_ADAPT, steps=2, size=32, style_size=48)
@@ -41,3 +41,18 @@ def test_bench_measures_every_method_and_writes_its_report(tmp_path):
     assert saved["rows"] == results["rows"] and "64" in saved["seconds_per_image"]["Gatys (estimated)"]
     assert "| MetaStyle | 3 |" in paths[1].read_text()
     assert Image.open(paths[3]).width > Image.open(paths[3]).height
+
+
+def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
+    config = BenchConfig(styles=("the-last-supper", "view-of-toledo"), photos=("coffee",), steps=(2,), size=48,
+                         timing_sizes=(), methods=("MetaStyle", "Johnson"))
+    assert config.jobs() == 2 * 2 + 1
+    results = run_bench(config, torch.device("cpu"))
+    assert {r["method"] for r in results["rows"]} == {"MetaStyle", "Johnson"} and results["seconds_per_image"] == {}
+    rows = [dict(r, steps=100) if r["method"] == "MetaStyle" else r for r in results["rows"]]
+    [johnson] = head_to_head(rows, ("MetaStyle", 100))
+    mine = {(r["style"], r["photo"]): r for r in rows if r["method"] == "MetaStyle"}
+    theirs = [r for r in rows if r["method"] == "Johnson"]
+    assert johnson["against"] == "Johnson 2" and johnson["pairs"] == 2
+    assert johnson["style_lower"] == sum(mine[(r["style"], r["photo"])]["style_loss"] < r["style_loss"] for r in theirs)
+    assert "| MetaStyle 100 | Johnson 2 | 2 |" in markdown_table(dict(results, head_to_head=[johnson]))

@@ -7,6 +7,7 @@ minimise the perceptual loss. L-BFGS takes one loss evaluation per step (`max_it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -55,13 +56,15 @@ def gatys(
     else:
         raise MetastyleError(f"init must be 'content' or 'noise', got {config.init!r}")
     image.requires_grad_(True)
-    if config.optimizer == "lbfgs":
-        optimizer = torch.optim.LBFGS([image], lr=config.lr or 1.0, max_iter=1)
-    elif config.optimizer == "adam":
-        optimizer = torch.optim.Adam([image], lr=config.lr or 0.02)
-    else:
+    if config.optimizer not in ("lbfgs", "adam"):
         raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {config.optimizer!r}")
 
+    def new_optimizer() -> torch.optim.Optimizer:
+        if config.optimizer == "lbfgs":
+            return torch.optim.LBFGS([image], lr=config.lr or 1.0, max_iter=1)
+        return torch.optim.Adam([image], lr=config.lr or 0.02)
+
+    optimizer = new_optimizer()
     precision = autocast(content.device, config.precision)
 
     def closure() -> torch.Tensor:
@@ -71,10 +74,22 @@ def gatys(
         loss.backward()
         return loss
 
+    best, previous = math.inf, image.detach().clone()
     for step in range(1, config.steps + 1):
-        loss = optimizer.step(closure)
+        start = image.detach().clone()
+        loss = optimizer.step(closure).item()  # the loss at `start`
+        best = min(best, loss)
+        if not math.isfinite(loss) or loss > 10 * best:
+            # With bf16 gradients, L-BFGS can reject its first curvature pair as noise and take a
+            # plain gradient step of length 1, which at our loss scale throws the pixels ~1e5 away
+            # (seen on one painting in ten). Go back to the last good image, continue in fp32.
+            with torch.no_grad():
+                image.copy_(previous)
+            precision, optimizer = autocast(content.device, "fp32"), new_optimizer()
+            start = previous
+        previous = start
         if on_step is not None:
-            on_step(step, loss.item())
+            on_step(step, loss)
     result = image.detach().clamp(0, 1)
     with torch.no_grad():
         final = loss_fn(result, targets)

