@@ -1,0 +1,78 @@
+"""Stylisation speed with torch.compile: is it worth wiring into `stylize` and `video`?
+
+The shipped network on a real photo (chelsea, squared) at each size, eager and compiled, in fp32
+and under bf16 autocast, inside inference mode. Reports the one-off compile time (each new image
+size and precision compiles again) and the median of the timed runs after two warm-up calls.
+
+Run by hand:  .venv/bin/python benchmarks/compile_speed.py [--sizes 256,512] [--device cuda] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from metastyle.adapt import initial_model
+from metastyle.data import resolve_image
+from metastyle.images import load_image
+
+
+def seconds(run: Callable[[], object], device: torch.device, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        tick = time.perf_counter()
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="256,512")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    network = initial_model(None)[0].to(device).eval()
+    # dynamic=False: one static graph per size. With dynamic shapes (what torch.compile switches to
+    # at the second size) inductor 2.13 fails on the CPU on the padding arithmetic in
+    # TransformerNet.forward ("TensorReferenceAnalysis has no attribute python_mod").
+    compiled = torch.compile(network, dynamic=False)
+    results: dict[str, dict[str, float]] = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        photo = load_image(resolve_image("builtin:chelsea"), size).to(device)
+        photo = torch.nn.functional.interpolate(photo, size=(size, size), mode="bilinear", antialias=True)
+        for precision in ("fp32", "bf16"):
+            autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+            with torch.inference_mode(), autocast:
+                network(photo)
+                network(photo)
+                eager = seconds(lambda: network(photo), device)
+                tick = time.perf_counter()
+                compiled(photo)
+                compile_seconds = time.perf_counter() - tick
+                compiled(photo)
+                fast = seconds(lambda: compiled(photo), device)
+                difference = (compiled(photo).float() - network(photo).float()).abs().max().item()
+            results[f"{size} {precision}"] = {"eager": eager, "compiled": fast, "compile_seconds": compile_seconds,
+                                              "max_difference": difference}
+            print(f"{size} px {precision}: eager {eager:.3f} s, compiled {fast:.3f} s ({eager / fast:.2f}x), "
+                  f"compiling {compile_seconds:.1f} s, largest difference {difference:.1e}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                       "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
