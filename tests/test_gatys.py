@@ -24,7 +24,7 @@ def test_short_run_lowers_style_loss_by_a_large_factor(vgg, photo, painting, pre
 
 def test_bf16_run_recovers_from_the_step_that_throws_the_pixels_away(vgg):
     # chelsea with this painting at 48 px: L-BFGS's third loss under bf16 is inf (measured), and the
-    # unguarded run never recovered from it (its result stayed the photo).
+    # unguarded run ended in nan (at 256 px it stalled instead, its result the photo).
     content = load_image(resolve_image("builtin:chelsea"), 48)
     style = load_image(resolve_image("builtin:shiva-and-parvati-playing-chaupar-folio"), 48)
     losses: list[float] = []

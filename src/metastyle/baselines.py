@@ -82,7 +82,7 @@ def gatys(
         if not math.isfinite(loss) or loss > 10 * best:
             # With bf16 gradients, L-BFGS can reject its first curvature pair as noise and take a
             # plain gradient step of length 1, which at our loss scale throws the pixels ~1e5 away
-            # (seen on one painting in ten). Go back to the last good image, continue in fp32.
+            # (seen on one of the bench's 6 pairs). Go back to the last good image, continue in fp32.
             with torch.no_grad():
                 image.copy_(previous)
             precision, optimizer = autocast(content.device, "fp32"), new_optimizer()
