@@ -12,28 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import statistics
 import time
-from collections.abc import Callable
 
 import torch
 
 from metastyle.adapt import initial_model
+from metastyle.bench import median_seconds
 from metastyle.data import resolve_image
 from metastyle.images import load_image
-
-
-def seconds(run: Callable[[], object], device: torch.device, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        tick = time.perf_counter()
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - tick)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -56,13 +42,11 @@ def main() -> None:
             autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
             with torch.inference_mode(), autocast:
                 network(photo)
-                network(photo)
-                eager = seconds(lambda: network(photo), device)
+                eager = median_seconds(lambda: network(photo), 5, device)  # after its own warm-up call
                 tick = time.perf_counter()
                 compiled(photo)
                 compile_seconds = time.perf_counter() - tick
-                compiled(photo)
-                fast = seconds(lambda: compiled(photo), device)
+                fast = median_seconds(lambda: compiled(photo), 5, device)
                 difference = (compiled(photo).float() - network(photo).float()).abs().max().item()
             results[f"{size} {precision}"] = {"eager": eager, "compiled": fast, "compile_seconds": compile_seconds,
                                               "max_difference": difference}

