@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from metastyle.adapt import initial_model
+from metastyle.start import load_start
 from metastyle.bench import median_seconds
 from metastyle.data import resolve_image
 from metastyle.images import load_image
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     device = torch.device(args.device)
-    network = initial_model(None)[0].to(device).eval()
+    network = load_start().network.to(device).eval()
     # dynamic=False: one static graph per size. With dynamic shapes (what torch.compile switches to
     # at the second size) inductor 2.13 fails on the CPU on the padding arithmetic in
     # TransformerNet.forward ("TensorReferenceAnalysis has no attribute python_mod").

@@ -19,12 +19,8 @@ from .data import ImageSampler
 from .device import autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .models import load_model
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
-
-SHIPPED_MODEL = Path(__file__).with_name("weights") / "metastyle.safetensors"
-
 
 # Content weight 80 where the `score` metric and Gatys use 1 (and meta-training used 10): with a
 # weaker content term 100 Adam steps trade the photo away for style. On the 25 held-out paintings x
@@ -57,26 +53,6 @@ CPU_ADAPT = AdaptConfig(steps=100, size=128, batch=2, precision="auto")
 def default_adapt_config(device: torch.device) -> AdaptConfig:
     """The reference adaptation on a GPU, the fast CPU settings elsewhere."""
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
-
-
-def initial_model(init: str | os.PathLike | None = None, seed: int = 0) -> tuple[TransformerNet, str]:
-    """The starting network and a one-line description of it.
-
-    `init` is a model file, "random" (Johnson et al.'s start), or None for the shipped
-    meta-trained model.
-    """
-    if init is None and SHIPPED_MODEL.is_file():
-        init = SHIPPED_MODEL
-    if init is None or str(init) == "random":
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = TransformerNet()
-        what = "a random initialisation (Johnson et al.)"
-        if init is None:
-            what += ": this version ships no meta-trained model yet"
-        return model, what
-    model, info = load_model(init)
-    return model, f"{init} ({info.get('kind', 'model')}, {info.get('iterations', info.get('steps', '?'))} steps)"
 
 
 def adapt(

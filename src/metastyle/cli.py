@@ -160,7 +160,7 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
                         batch=args.batch, inner_steps=args.inner_steps, inner_params=args.inner_params,
                         inner_lr=args.inner_lr, normalized_inner=args.normalized_inner, init_weight=args.init_weight,
                         outer_lr=args.outer_lr,
-                        first_order=args.first_order,
+                        first_order=args.first_order, predictor=args.predictor, predictor_lr=args.predictor_lr,
                         warmup=args.warmup, warmup_lr=args.warmup_lr, precision=args.precision, seed=args.seed,
                         checkpoint_every=args.checkpoint_every,
                         loss=LossConfig(content_weight=args.content_weight, style_weight=args.style_weight))
@@ -175,7 +175,7 @@ def _cmd_meta_train(args: argparse.Namespace) -> int:
 
     try:
         meta_train(args.style_dir or ["builtin"], args.content_dir or ["builtin"], args.output, config, resolve_device(args.device), args.resume,
-                   on_iteration, half=args.half)
+                   on_iteration, half=args.half, init=args.init)
     finally:
         for bar in bars:
             bar.close()
@@ -303,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content-weight", type=float, default=defaults.loss.content_weight)
     p.add_argument("--style-weight", type=float, default=defaults.loss.style_weight)
     p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
+    p.add_argument("--predictor", action="store_true",
+                   help="condition the initialisation on each painting with a style predictor, meta-trained with it")
+    p.add_argument("--predictor-lr", type=float, default=defaults.predictor_lr, help="Adam's learning rate for the style predictor")
+    p.add_argument("--init", help="start from this model file's weights instead of a random network")
     p.add_argument("--warmup", type=int, default=defaults.warmup,
                    help="first iterations that train the network to reproduce photos (content loss only)")
     p.add_argument("--warmup-lr", type=float, default=defaults.warmup_lr, help="Adam's learning rate in the warm-up")

@@ -15,7 +15,6 @@ the double backward of the second-order meta-gradient.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -30,10 +29,11 @@ from torch.func import functional_call
 from .data import ImageSampler, list_images, split_holdout, training_builtins
 from .device import autocast
 from .errors import MetastyleError
-from .files import atomic_path
 from .images import load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
-from .models import save_model
+from .models import load_model, load_predictor, read_info
+from .predictor import VIEW_SIZE, StylePredictor, conditioned_parameters, style_statistics
+from .runfolder import RunFolder
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
 
@@ -47,7 +47,7 @@ class MetaConfig:
     style_size: int = 256  # longer side of the paintings (the reference resizes them to 256)
     meta_batch: int = 4
     batch: int = 4
-    inner_steps: int = 1
+    inner_steps: int = 1  # 0: the outer objective scores the start itself (with `predictor`, an amortised start)
     inner_params: str = "in"  # "in": InstanceNorm affine only (reference); "all"
     # The reference's 1e-5 is relative to its loss scale. With our Caffe-scale VGG-19 losses, on
     # real paintings and photos at 256 px, the gradient on a fresh network's InstanceNorm
@@ -70,6 +70,10 @@ class MetaConfig:
     outer_lr: float = 1e-5
     lr_decay: float = 2.5e-5  # lr_t = lr / (1 + t * lr_decay), inner and outer alike
     first_order: bool = False
+    # Not in the reference: a style predictor (predictor.py) conditions the initialisation on each
+    # painting, and is meta-trained with it at `predictor_lr`.
+    predictor: bool = False
+    predictor_lr: float = 1e-3
     # Not in the reference: the first `warmup` iterations train the network to reproduce its
     # content (content loss alone), so that meta-training starts from a network that keeps the
     # photo rather than from noise, which a small data set and a short run cannot recover from.
@@ -90,16 +94,23 @@ class Task:
     loss: PerceptualLoss
     train: torch.Tensor
     val: torch.Tensor
+    statistics: torch.Tensor | None = None  # the painting's, for a style predictor (predictor.style_statistics)
 
 
-def meta_loss(model: TransformerNet, tasks: list[Task], config: MetaConfig, inner_lr: float, scale: int) -> torch.Tensor:
-    """Algorithm 1's outer objective: validation loss of the inner-loop-adapted weights, summed / scale."""
+def meta_loss(
+    model: TransformerNet, tasks: list[Task], config: MetaConfig, inner_lr: float, scale: int, predictor: StylePredictor | None = None
+) -> torch.Tensor:
+    """Algorithm 1's outer objective: validation loss of the inner-loop-adapted weights, summed / scale.
+
+    With a `predictor` each task starts from the weights predicted for its painting.
+    """
     params = dict(model.named_parameters())
     inner_names = in_parameter_names(model) if config.inner_params == "in" else list(params)
     total = torch.zeros((), device=next(model.parameters()).device)
     for task in tasks:
-        fast = params
-        train_targets = task.loss.content_targets(task.train)
+        start = conditioned_parameters(model, predictor, task.statistics) if predictor is not None else params
+        fast = start
+        train_targets = task.loss.content_targets(task.train) if config.inner_steps else {}
         for _ in range(config.inner_steps):  # inner loop: k differentiable update steps
             inner = task.loss(functional_call(model, fast, (task.train,)), train_targets).total
             grads = torch.autograd.grad(inner, [fast[n] for n in inner_names], create_graph=not config.first_order)
@@ -108,8 +119,11 @@ def meta_loss(model: TransformerNet, tasks: list[Task], config: MetaConfig, inne
         val_targets = task.loss.content_targets(task.val)
         total = total + task.loss(functional_call(model, fast, (task.val,)), val_targets).total
         if config.init_weight:
-            total = total + config.init_weight * task.loss(model(task.val), val_targets).total
+            total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), val_targets).total
     return total / scale
+
+
+VIEWS = 8  # random views per painting that the style predictor learns from
 
 
 class MetaData:
@@ -125,21 +139,41 @@ class MetaData:
         train, val = split_holdout(_paths(content_sources, "photo", config.test_fraction, config.seed), config.val_fraction, config.seed)
         self.train = ImageSampler(train, config.size, augment=True)
         self.val = ImageSampler(val, config.size, augment=False)
+        if config.inner_steps == 0:  # no inner loop to hold content out from: score random crops of all of it
+            self.train = self.val = ImageSampler(train + val, config.size, augment=True)
+        self.views = ImageSampler(self.style_paths, VIEW_SIZE, augment=True)  # what the style predictor sees
+        self.seed = config.seed
         self._losses: dict[int, PerceptualLoss] = {}  # each painting's Gram targets, computed once
+        self._statistics: dict[tuple[int, int], torch.Tensor] = {}  # and the statistics of its views
 
     def style_loss(self, index: int, vgg: VGG19, device: torch.device, config: MetaConfig) -> PerceptualLoss:
         if index not in self._losses:
             self._losses[index] = PerceptualLoss(vgg, load_image(self.style_paths[index], self.style_size).to(device), config.loss)
         return self._losses[index]
 
+    def statistics(self, index: int, view: int, vgg: VGG19, device: torch.device) -> torch.Tensor:
+        """The style predictor's input for one of a painting's VIEWS random crops, each computed once.
+
+        A fixed set of views rather than a new crop each time: VGG-19 on a 256 px view cost a third
+        of an iteration of the amortised objective on the CPU.
+        """
+        if (index, view) not in self._statistics:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index * VIEWS + view)
+            self._statistics[index, view] = style_statistics(vgg, self.views.crop(index, generator).to(device))
+        return self._statistics[index, view]
+
     def tasks(self, config: MetaConfig, generator: torch.Generator, vgg: VGG19, device: torch.device, share: slice) -> list[Task]:
         # Every process draws the whole meta-batch, so generators stay in step; each keeps its share.
-        draws = [
-            (int(torch.randint(len(self.style_paths), (), generator=generator)), self.train.sample(config.batch, generator),
-             self.val.sample(config.batch, generator))
-            for _ in range(config.meta_batch)
+        draws = []
+        for _ in range(config.meta_batch):
+            s = int(torch.randint(len(self.style_paths), (), generator=generator))
+            view = int(torch.randint(VIEWS, (), generator=generator)) if config.predictor else None
+            draws.append((s, self.train.sample(config.batch, generator), self.val.sample(config.batch, generator), view))
+        return [
+            Task(self.style_loss(s, vgg, device, config), t.to(device), v.to(device),
+                 self.statistics(s, view, vgg, device) if view is not None else None)
+            for s, t, v, view in draws[share]
         ]
-        return [Task(self.style_loss(s, vgg, device, config), t.to(device), v.to(device)) for s, t, v in draws[share]]
 
 
 Source = str | os.PathLike | list[str | os.PathLike]
@@ -173,39 +207,32 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def _checkpoint(run_dir: Path, model: TransformerNet, optimizer: torch.optim.Optimizer, generator: torch.Generator, it: int, config: MetaConfig) -> None:
-    state = {"iteration": it, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "generator": generator.get_state(), "config": _config_dict(config)}
-    with atomic_path(run_dir / "checkpoint.pt") as tmp:
-        torch.save(state, tmp)
-
-
-def _truncate_log(path: Path, iteration: int) -> None:
-    """Drop log lines past the checkpoint, which an interrupted run wrote and a resumed run redoes."""
-    if path.exists():
-        lines = [line for line in path.read_text().splitlines() if json.loads(line)["iteration"] <= iteration]
-        with atomic_path(path) as tmp:
-            tmp.write_text("".join(line + "\n" for line in lines))
-
-
-def _final_losses(path: Path, last: int = 100) -> dict[str, float]:
-    """Means of each logged loss over its last `last` iterations (single ones are noisy: one style each)."""
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    names = sorted({k for row in rows for k in row if k.endswith("_loss")})
-    tails = {name: [row[name] for row in rows if name in row][-last:] for name in names}
-    return {f"{name} (mean of last {len(values)})": sum(values) / len(values) for name, values in tails.items()}
-
-
-def _tensorboard(run_dir: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # TensorBoard is optional; metrics.jsonl always has the numbers
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))
-
-
 def _config_dict(config: MetaConfig) -> dict[str, Any]:
     return {k: v for k, v in asdict(config).items() if k not in ("iters", "checkpoint_every")}
+
+
+def _networks(config: MetaConfig, init: str | os.PathLike | None, device: torch.device) -> tuple[TransformerNet, StylePredictor | None, torch.optim.Adam]:
+    """The network (seeded, or `init`'s weights), the style predictor if the config asks for one, and their optimiser."""
+    with torch.random.fork_rng(devices=[]):  # a seeded initialisation, global RNG untouched
+        torch.manual_seed(config.seed)
+        model = TransformerNet()
+        predictor = StylePredictor() if config.predictor else None
+    if init is not None:
+        model.load_state_dict(load_model(init)[0].state_dict())
+        if predictor is not None and (given := load_predictor(init)) is not None:
+            predictor.load_state_dict(given.state_dict())
+    groups = [{"params": list(model.to(device).parameters()), "base_lr": config.outer_lr}]
+    if predictor is not None:
+        groups.append({"params": list(predictor.to(device).parameters()), "base_lr": config.predictor_lr})
+    return model, predictor, torch.optim.Adam(groups, lr=config.outer_lr)
+
+
+def _history(init: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """The training stages the starting model went through (the model card counts them)."""
+    if init is None:
+        return []
+    info = read_info(init)
+    return info.get("stages", [{k: info.get(k) for k in ("kind", "iterations", "settings")}])
 
 
 def meta_train(
@@ -217,8 +244,13 @@ def meta_train(
     resume: bool = False,
     on_iteration: Callable[[int, dict[str, float]], None] | None = None,
     half: bool = False,
+    init: str | os.PathLike | None = None,
 ) -> TransformerNet:
-    """Meta-train into `run_dir` (checkpoint.pt, metrics.jsonl, model.safetensors, fp16 when `half`); returns the model."""
+    """Meta-train into `run_dir` (runfolder.RunFolder: checkpoint, metrics, model, fp16 when `half`); returns the model.
+
+    `init` starts from a model file's weights (and its style predictor, if it has one) instead of a
+    seeded random network, so that training can go on from the shipped initialisation.
+    """
     if config.inner_params not in ("in", "all"):
         raise MetastyleError(f"inner params must be 'in' or 'all', got {config.inner_params!r}")
     rank, world = _distributed()
@@ -226,81 +258,76 @@ def meta_train(
         raise MetastyleError(f"the meta-batch ({config.meta_batch}) must divide evenly among {world} processes")
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    run_dir = Path(run_dir)
-    checkpoint = run_dir / "checkpoint.pt"
-    if not resume and checkpoint.exists():
-        raise MetastyleError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-
+    folder = RunFolder(run_dir, _config_dict(config), resume, writer=rank == 0)
     data = MetaData(style_dir, content_dir, config)
-    with torch.random.fork_rng(devices=[]):  # a seeded initialisation, global RNG untouched
-        torch.manual_seed(config.seed)
-        model = TransformerNet().to(device)
+    model, predictor, optimizer = _networks(config, init, device)
+    state = {"model": model, "optimizer": optimizer, **({"predictor": predictor} if predictor is not None else {})}
     vgg = VGG19().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.outer_lr)
     generator = torch.Generator().manual_seed(config.seed)
-    start = 0
-    if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        changed = sorted(k for k, v in _config_dict(config).items() if state["config"].get(k) != v)
-        if changed:
-            raise MetastyleError(f"{checkpoint}: was made with other settings ({', '.join(changed)}); resume with the same ones")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        start = state["iteration"]
-        if rank == 0:
-            _truncate_log(run_dir / "metrics.jsonl", start)
-    precision = autocast(device, config.precision)
-    per_rank = config.meta_batch // world
-    share = slice(rank * per_rank, (rank + 1) * per_rank)
-    log = open(run_dir / "metrics.jsonl", "a") if rank == 0 else None
-    board = _tensorboard(run_dir) if rank == 0 else None
+    start = folder.load(state, generator, device)
+    step = _OuterStep(config, data, model, predictor, optimizer, vgg, generator, device, rank, world)
+    stages = _history(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
+    sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}
+    info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config), "data": sources,
+            "init": str(init) if init is not None else "random", "stages": stages,
+            "style_images": len(data.style_paths), "content_images": len({*data.train.paths, *data.val.paths})}
     try:
         for it in range(start, config.iters):
-            tick = time.perf_counter()
-            decay = 1.0 / (1.0 + it * config.lr_decay)
-            for group in optimizer.param_groups:
-                group["lr"] = (config.warmup_lr if it < config.warmup else config.outer_lr) * decay
-            optimizer.zero_grad(set_to_none=True)
-            with precision:
-                if it < config.warmup:
-                    images = data.train.sample(config.meta_batch * config.batch, generator)
-                    mine = images[share.start * config.batch : share.stop * config.batch].to(device)
-                    loss = warmup_loss(model, mine, vgg, config.loss) / world
-                else:
-                    tasks = data.tasks(config, generator, vgg, device, share)
-                    loss = meta_loss(model, tasks, config, config.inner_lr * decay, scale=config.meta_batch)
-            loss.backward()
-            loss = loss.detach()
-            if world > 1:
-                for p in model.parameters():
-                    dist.all_reduce(p.grad)
-                dist.all_reduce(loss)
-            optimizer.step()
-            phase = "warmup_loss" if it < config.warmup else "val_loss"
-            metrics = {"iteration": it + 1, phase: loss.item(), "seconds": time.perf_counter() - tick}
-            if log is not None:
-                log.write(json.dumps(metrics) + "\n")
-                log.flush()
-                if board is not None:
-                    board.add_scalar(phase, metrics[phase], it + 1)
+            metrics = step(it)
+            if rank == 0:
+                folder.log(metrics)
                 if (it + 1) % config.checkpoint_every == 0 or it + 1 == config.iters:
-                    _checkpoint(run_dir, model, optimizer, generator, it + 1, config)
-            if on_iteration is not None and rank == 0:
-                on_iteration(it + 1, metrics)
-        if rank == 0:
-            sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}
-            info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config), "data": sources,
-                    "style_images": len(data.style_paths), "content_images": len(data.train) + len(data.val),
-                    "final_losses": _final_losses(run_dir / "metrics.jsonl")}
-            save_model(model, run_dir / "model.safetensors", info, half=half)
+                    folder.save(state, generator, it + 1)
+                    folder.save_model(model, {**info, "iterations": it + 1}, half, predictor)
+                if on_iteration is not None:
+                    on_iteration(it + 1, metrics)
     finally:
-        if log is not None:
-            log.close()
-        if board is not None:
-            board.close()
+        folder.close()
         if world > 1:
             dist.barrier()
             dist.destroy_process_group()
     return model
+
+
+@dataclass
+class _OuterStep:
+    """One outer iteration: the warm-up or Algorithm 1's meta-batch, all-reduced under torchrun, then Adam."""
+
+    config: MetaConfig
+    data: MetaData
+    model: TransformerNet
+    predictor: StylePredictor | None
+    optimizer: torch.optim.Adam
+    vgg: VGG19
+    generator: torch.Generator
+    device: torch.device
+    rank: int
+    world: int
+
+    def __call__(self, it: int) -> dict[str, float]:
+        config, tick = self.config, time.perf_counter()
+        decay = 1.0 / (1.0 + it * config.lr_decay)  # the reference's schedule
+        warming_up = it < config.warmup
+        for group in self.optimizer.param_groups:
+            group["lr"] = (config.warmup_lr if warming_up else group["base_lr"]) * decay
+        self.optimizer.zero_grad(set_to_none=True)
+        per_rank = config.meta_batch // self.world
+        share = slice(self.rank * per_rank, (self.rank + 1) * per_rank)
+        with autocast(self.device, config.precision):
+            if warming_up:
+                images = self.data.train.sample(config.meta_batch * config.batch, self.generator)
+                mine = images[share.start * config.batch : share.stop * config.batch].to(self.device)
+                loss = warmup_loss(self.model, mine, self.vgg, config.loss) / self.world
+            else:
+                tasks = self.data.tasks(config, self.generator, self.vgg, self.device, share)
+                loss = meta_loss(self.model, tasks, config, config.inner_lr * decay, scale=config.meta_batch, predictor=self.predictor)
+        loss.backward()
+        loss = loss.detach()
+        if self.world > 1:
+            for group in self.optimizer.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:  # the predictor has none during the warm-up
+                        dist.all_reduce(p.grad)
+            dist.all_reduce(loss)
+        self.optimizer.step()
+        return {"iteration": it + 1, "warmup_loss" if warming_up else "val_loss": loss.item(), "seconds": time.perf_counter() - tick}

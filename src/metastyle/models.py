@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import MetastyleError
 from .files import atomic_path
+from .predictor import PREFIX, StylePredictor
 from .transformer import TransformerNet
 
 FORMAT = "metastyle-transformer-v1"
@@ -29,11 +30,15 @@ def _version() -> str:
     return __version__
 
 
-def save_model(model: torch.nn.Module, path: str | os.PathLike, info: dict[str, Any], half: bool = False) -> Path:
-    """Write the weights (fp16 when `half`) and `info` atomically; returns the path."""
+def save_model(
+    model: torch.nn.Module, path: str | os.PathLike, info: dict[str, Any], half: bool = False, predictor: StylePredictor | None = None
+) -> Path:
+    """Write the weights (fp16 when `half`), an initialisation's style predictor if any, and `info`
+    atomically; returns the path."""
     path = Path(path)
     dtype = torch.float16 if half else torch.float32
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    tensors = {**model.state_dict(), **({PREFIX + k: v for k, v in predictor.state_dict().items()} if predictor is not None else {})}
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in tensors.items()}
     metadata = {"format": FORMAT, "metastyle": json.dumps({"version": _version(), **info}, sort_keys=True)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +76,21 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
         raise MetastyleError(f"{path}: the model file is corrupt or truncated") from None
     model = TransformerNet()
     try:
-        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith(PREFIX)})
     except RuntimeError:
         raise MetastyleError(f"{path}: the weights do not fit the transformation network (damaged file?)") from None
     return model.to(device).eval(), info
+
+
+def load_predictor(path: str | os.PathLike) -> StylePredictor | None:
+    """The style predictor of an initialisation file, or None where it has none (adapted models)."""
+    with safe_open(str(path), framework="pt") as f:
+        state = {k[len(PREFIX):]: f.get_tensor(k).float() for k in f.keys() if k.startswith(PREFIX)}
+    if not state:
+        return None
+    predictor = StylePredictor(outputs=state["head.bias"].numel(), hidden=state["encoder.0.bias"].numel(), bottleneck=state["head.weight"].shape[1])
+    try:
+        predictor.load_state_dict(state)
+    except RuntimeError:
+        raise MetastyleError(f"{path}: the style predictor's weights are damaged") from None
+    return predictor.eval()

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .adapt import SHIPPED_MODEL, AdaptConfig, default_adapt_config, file_sha256, initial_model, stylize_tensor
+from .adapt import AdaptConfig, default_adapt_config, file_sha256, stylize_tensor
 from .adapt import adapt as adapt_model
 from .controls import apply_strength, check_strength, mix_models, parse_mix, transfer_luminance
 from .data import ImageSampler, list_images, resolve_image, training_builtins
@@ -29,6 +29,7 @@ from .files import cache_dir
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
+from .start import SHIPPED_MODEL, load_start
 from .tiling import AUTO_TILE_PIXELS, stylize_tiled
 from .transformer import TransformerNet
 from .vgg import VGG19
@@ -62,9 +63,11 @@ def adapt(
     dev = resolve_device(device)
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
-    model, init_description = initial_model(init, config.seed)
+    start = load_start(init, config.seed)
     if progress:
-        print(f"initialisation: {init_description}")
+        print(f"initialisation: {start.description}")
+    vgg = vgg if vgg is not None else VGG19().to(dev)
+    model = start.for_painting(style_image, vgg)
     with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
 
         def report(step: int, terms: LossTerms, _: TransformerNet) -> None:
@@ -78,7 +81,7 @@ def adapt(
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,
         "style_sha256": file_sha256(style_path),
-        "init": init_description,
+        "init": start.description,
         "steps": config.steps,
         "size": config.size,
         "settings": asdict(config),

@@ -1,0 +1,97 @@
+"""A style-conditioned start: the painting's VGG statistics predict the network's InstanceNorm parameters.
+
+One initialisation cannot be close to every painting: 25 Adam steps at lr 1e-3 move each weight by
+at most 0.025, and the shipped single initialisation needed 100 steps to match a random start's
+result. Ghiasi et al. (2017) and Shen et al. (2018) predict style-specific weights from the painting
+in one pass instead; Dumoulin et al. (2017) showed that the InstanceNorm scales and shifts alone
+(3,200 numbers here) can carry a style when the rest of the network is shared. Here the per-channel
+means and standard deviations of the painting's VGG-19 features go through a small MLP with a
+100-dimensional bottleneck (Ghiasi et al.'s size) to offsets of the InstanceNorm parameters; the
+adaptation steps then refine that start. Meta-training learns the predictor with the shared body.
+
+The head starts at zero, so a fresh predictor leaves its network's own start unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import GATYS_STYLE_LAYERS
+from .transformer import TransformerNet, in_parameter_names
+from .vgg import VGG19
+
+STAT_LAYERS = GATYS_STYLE_LAYERS
+STAT_CHANNELS = (64, 128, 256, 512, 512)  # relu1_1 ... relu5_1
+STAT_SIZE = 2 * sum(STAT_CHANNELS)  # a mean and a standard deviation per channel
+PREFIX = "predictor."  # its tensors' names in a model file, beside the network's
+# The painting is seen as a 256 px square: in training a random crop of 67-100% of its shorter
+# side (data.ImageSampler), at test time the centre 80%, the middle of that range.
+VIEW_SIZE = 256
+VIEW_FRACTION = 0.8
+
+
+def style_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
+    """Bx2944: log(1 + mean) and log(1 + std) of every channel of relu1_1..relu5_1.
+
+    The logarithm tames the Caffe-scale features (0 to several hundred), whose spread differs by
+    orders of magnitude between layers and paintings.
+    """
+    with torch.no_grad(), torch.autocast(painting.device.type, enabled=False):
+        features = vgg(painting.float(), STAT_LAYERS)
+        parts = []
+        for layer in STAT_LAYERS:
+            flat = features[layer].flatten(2)
+            parts += [flat.mean(-1), flat.std(-1)]
+        return torch.log1p(torch.cat(parts, dim=1))
+
+
+def painting_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
+    """The statistics of a whole painting (1x3xHxW, ideally 512 px or more): those of its centre view."""
+    h, w = painting.shape[-2:]
+    side = round(VIEW_FRACTION * min(h, w))
+    top, left = (h - side) // 2, (w - side) // 2
+    view = F.interpolate(painting[..., top : top + side, left : left + side], size=(VIEW_SIZE, VIEW_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    return style_statistics(vgg, view)
+
+
+class StylePredictor(nn.Module):
+    """Painting statistics -> offsets of the InstanceNorm parameters of a `TransformerNet`."""
+
+    def __init__(self, outputs: int = 2 * 1600, hidden: int = 256, bottleneck: int = 100):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(STAT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
+        self.head = nn.Linear(bottleneck, outputs)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, statistics: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(statistics))
+
+
+def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The network's parameters for one painting (statistics 1x2944): its InstanceNorm ones offset by the prediction.
+
+    Differentiable with respect to the body and the predictor, for `torch.func.functional_call`.
+    """
+    params = dict(model.named_parameters())
+    offsets = predictor(statistics)[0]
+    start = 0
+    for name in in_parameter_names(model):
+        n = params[name].numel()
+        params[name] = params[name] + offsets[start : start + n].view_as(params[name])
+        start += n
+    return params
+
+
+@torch.no_grad()
+def start_for(model: TransformerNet, predictor: StylePredictor | None, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
+    """`model` itself without a predictor; else a copy whose InstanceNorm parameters are predicted for `painting`."""
+    if predictor is None:
+        return model
+    predictor = predictor.to(painting.device)
+    params = conditioned_parameters(model.to(painting.device), predictor, painting_statistics(vgg, painting))
+    start = TransformerNet().to(painting.device)
+    start.load_state_dict({**model.state_dict(), **params})
+    return start

@@ -1,0 +1,100 @@
+"""A meta-training run's folder: what it takes to watch a run, stop it anywhere and go on exactly.
+
+- `checkpoint.pt`: the networks, the optimiser, the sampling generator and the settings, replaced
+  atomically every few iterations; resuming with other settings is refused.
+- `metrics.jsonl`: one JSON line per iteration (TensorBoard logs too when it is installed).
+- `model.safetensors`: the current model, rewritten at every checkpoint, so that a run that is
+  stopped (a GPU lease ending, a session's time running out) always leaves a usable model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import MetastyleError
+from .files import atomic_path
+from .models import save_model
+
+
+class RunFolder:
+    """One run's files. Only the process that writes (rank 0 under torchrun) opens the logs."""
+
+    def __init__(self, path: str | os.PathLike, settings: dict[str, Any], resume: bool, writer: bool = True):
+        self.path = Path(path)
+        self.settings = settings
+        self.checkpoint = self.path / "checkpoint.pt"
+        self.metrics = self.path / "metrics.jsonl"
+        if not resume and self.checkpoint.exists():
+            raise MetastyleError(f"{self.path} already holds a run; pass --resume to continue it, or choose another folder")
+        self.resume = resume
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.writer = writer
+        self._log: Any = None
+        self._board: Any = None
+
+    def load(self, modules: dict[str, Any], generator: torch.Generator, device: torch.device) -> int:
+        """Restore `modules` (anything with load_state_dict) and the generator; returns the iteration to go on from."""
+        if not (self.resume and self.checkpoint.exists()):
+            return 0
+        state = torch.load(self.checkpoint, map_location=device, weights_only=True)
+        changed = sorted(k for k, v in self.settings.items() if state["config"].get(k) != v)
+        if changed:
+            raise MetastyleError(f"{self.checkpoint}: was made with other settings ({', '.join(changed)}); resume with the same ones")
+        for name, module in modules.items():
+            module.load_state_dict(state[name])
+        generator.set_state(state["generator"])
+        if self.writer:
+            self._truncate_log(state["iteration"])
+        return state["iteration"]
+
+    def save(self, modules: dict[str, Any], generator: torch.Generator, iteration: int) -> None:
+        state = {"iteration": iteration, "generator": generator.get_state(), "config": self.settings,
+                 **{name: module.state_dict() for name, module in modules.items()}}
+        with atomic_path(self.checkpoint) as tmp:
+            torch.save(state, tmp)
+
+    def save_model(self, model: torch.nn.Module, info: dict[str, Any], half: bool, predictor: torch.nn.Module | None) -> Path:
+        return save_model(model, self.path / "model.safetensors", {**info, "final_losses": self.final_losses()}, half=half, predictor=predictor)
+
+    def log(self, metrics: dict[str, float]) -> None:
+        if self._log is None:
+            self._log = open(self.metrics, "a")
+            self._board = _tensorboard(self.path)
+        self._log.write(json.dumps(metrics) + "\n")
+        self._log.flush()
+        if self._board is not None:
+            for name, value in metrics.items():
+                if name.endswith("_loss"):
+                    self._board.add_scalar(name, value, metrics["iteration"])
+
+    def close(self) -> None:
+        for stream in (self._log, self._board):
+            if stream is not None:
+                stream.close()
+
+    def final_losses(self, last: int = 100) -> dict[str, float]:
+        """Means of each logged loss over its last `last` iterations (single ones are noisy: a few styles each)."""
+        rows = [json.loads(line) for line in self.metrics.read_text().splitlines()] if self.metrics.exists() else []
+        names = sorted({k for row in rows for k in row if k.endswith("_loss")})
+        tails = {name: [row[name] for row in rows if name in row][-last:] for name in names}
+        return {f"{name} (mean of last {len(values)})": sum(values) / len(values) for name, values in tails.items()}
+
+    def _truncate_log(self, iteration: int) -> None:
+        """Drop log lines past the checkpoint, which an interrupted run wrote and a resumed run redoes."""
+        if self.metrics.exists():
+            lines = [line for line in self.metrics.read_text().splitlines() if json.loads(line)["iteration"] <= iteration]
+            with atomic_path(self.metrics) as tmp:
+                tmp.write_text("".join(line + "\n" for line in lines))
+
+
+def _tensorboard(path: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # TensorBoard is optional; metrics.jsonl always has the numbers
+        return None
+    return SummaryWriter(str(path / "tensorboard"))

@@ -1,0 +1,49 @@
+"""Where adaptation starts: the shipped meta-learned initialisation, a model file, or a random network.
+
+An initialisation with a style predictor (predictor.py) starts each painting from the weights it
+predicts for that painting; one without starts every painting from the same weights.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .models import load_model, load_predictor
+from .predictor import StylePredictor, start_for
+from .transformer import TransformerNet
+from .vgg import VGG19
+
+SHIPPED_MODEL = Path(__file__).with_name("weights") / "metastyle.safetensors"
+
+
+@dataclass
+class Start:
+    network: TransformerNet
+    predictor: StylePredictor | None
+    description: str  # one line for progress output and model metadata
+
+    def for_painting(self, painting: torch.Tensor, vgg: VGG19) -> TransformerNet:
+        """The network to adapt to `painting` (1x3xHxW, ideally 512 px on its longer side)."""
+        return start_for(self.network, self.predictor, vgg, painting)
+
+
+def load_start(init: str | os.PathLike | None = None, seed: int = 0) -> Start:
+    """`init` is a model file, "random" (Johnson et al.'s start), or None for the shipped model."""
+    if init is None and SHIPPED_MODEL.is_file():
+        init = SHIPPED_MODEL
+    if init is None or str(init) == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            network = TransformerNet()
+        what = "a random initialisation (Johnson et al.)"
+        if init is None:
+            what += ": this version ships no meta-trained model yet"
+        return Start(network, None, what)
+    network, info = load_model(init)
+    predictor = load_predictor(init)
+    conditioned = ", conditioned on the painting" if predictor is not None else ""
+    return Start(network, predictor, f"{init} ({info.get('kind', 'model')}, {info.get('iterations', info.get('steps', '?'))} steps{conditioned})")
