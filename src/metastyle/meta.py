@@ -73,7 +73,7 @@ class MetaConfig:
     # Not in the reference: a style predictor (predictor.py) conditions the initialisation on each
     # painting, and is meta-trained with it at `predictor_lr`.
     predictor: bool = False
-    predictor_lr: float = 1e-3
+    predictor_lr: float = 3e-4
     # Not in the reference: the first `warmup` iterations train the network to reproduce its
     # content (content loss alone), so that meta-training starts from a network that keeps the
     # photo rather than from noise, which a small data set and a short run cannot recover from.
@@ -265,6 +265,8 @@ def meta_train(
     vgg = VGG19().to(device)
     generator = torch.Generator().manual_seed(config.seed)
     start = folder.load(state, generator, device)
+    if predictor is not None and start == 0 and (init is None or load_predictor(init) is None):
+        predictor.calibrate(torch.cat([data.statistics(i, 0, vgg, device) for i in range(len(data.style_paths))]))
     step = _OuterStep(config, data, model, predictor, optimizer, vgg, generator, device, rank, world)
     stages = _history(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
     sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}

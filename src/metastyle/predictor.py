@@ -61,13 +61,24 @@ class StylePredictor(nn.Module):
 
     def __init__(self, outputs: int = 2 * 1600, hidden: int = 256, bottleneck: int = 100):
         super().__init__()
+        # Each statistic standardised over the training paintings (`calibrate`): raw, they range
+        # from 0 to 6 with a spread between paintings that differs 100-fold between channels, and
+        # Adam then moved the predicted offsets by several units in one step (a test run diverged).
+        self.register_buffer("center", torch.zeros(STAT_SIZE))
+        self.register_buffer("spread", torch.ones(STAT_SIZE))
         self.encoder = nn.Sequential(nn.Linear(STAT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
         self.head = nn.Linear(bottleneck, outputs)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
     def forward(self, statistics: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(statistics))
+        return self.head(self.encoder((statistics - self.center) / self.spread))
+
+    @torch.no_grad()
+    def calibrate(self, statistics: torch.Tensor) -> None:
+        """Standardise inputs with the mean and spread of these paintings' statistics (Nx2944)."""
+        self.center.copy_(statistics.mean(0))
+        self.spread.copy_(statistics.std(0).clamp(min=1e-2))
 
 
 def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor) -> dict[str, torch.Tensor]:

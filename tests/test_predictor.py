@@ -1,0 +1,117 @@
+"""The style-conditioned start: statistics, the predictor, its meta-training and its model files."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from conftest import smooth_photo, stripes
+from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
+from metastyle.models import load_model, load_predictor, save_model
+from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, start_for, style_statistics
+from metastyle.start import load_start
+from metastyle.transformer import TransformerNet, in_parameter_names
+
+
+@pytest.fixture
+def folders(tmp_path):
+    styles, photos = tmp_path / "styles", tmp_path / "photos"
+    styles.mkdir(), photos.mkdir()
+    for i in range(3):
+        stripes(styles / f"s{i}.png", size=(24 + 8 * i, 40))
+    for i in range(6):
+        smooth_photo(photos / f"p{i}.png", size=(40, 32 + 4 * i), seed=i)
+    return styles, photos
+
+
+AMORTISED = MetaConfig(iters=4, size=16, style_size=32, meta_batch=2, batch=2, checkpoint_every=2, outer_lr=1e-3,
+                       inner_steps=0, predictor=True, predictor_lr=1e-3)
+
+
+def test_statistics_tell_paintings_apart(vgg):
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    textured = (torch.arange(64).view(1, 1, 1, 64).expand(1, 3, 64, 64) % 8 < 4).float()
+    a, b = style_statistics(vgg, flat), style_statistics(vgg, textured)
+    assert a.shape == (1, STAT_SIZE) and torch.isfinite(a).all()
+    assert (a - b).abs().max() > 0.5
+    # The whole painting is seen through its centre view, whatever its size.
+    assert painting_statistics(vgg, torch.rand(1, 3, 90, 130)).shape == (1, STAT_SIZE)
+
+
+def test_a_fresh_predictor_leaves_the_start_unchanged(vgg):
+    torch.manual_seed(0)
+    model = TransformerNet()
+    painting, photo = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 32, 32)
+    start = start_for(model, StylePredictor(), vgg, painting)
+    assert start is not model
+    assert torch.equal(start(photo), model(photo))
+    assert start_for(model, None, vgg, painting) is model
+
+
+def test_conditioned_parameters_move_only_instance_norm_and_pass_gradients():
+    torch.manual_seed(0)
+    model, predictor = TransformerNet(), StylePredictor()
+    torch.nn.init.normal_(predictor.head.weight, std=0.1)
+    params = conditioned_parameters(model, predictor, torch.rand(1, STAT_SIZE))
+    norms = set(in_parameter_names(model))
+    for name, p in model.named_parameters():
+        assert torch.equal(params[name], p) == (name not in norms), name
+    loss = sum(params[n].square().sum() for n in norms)
+    loss.backward()
+    assert predictor.head.weight.grad.abs().sum() > 0 and predictor.encoder[0].weight.grad.abs().sum() > 0
+
+
+def test_amortised_meta_training_lowers_the_loss_and_conditions_on_the_painting(folders, tmp_path, vgg):
+    config = replace(AMORTISED, iters=30, checkpoint_every=30)
+    data = MetaData(*folders, config)
+    tasks = data.tasks(replace(config, meta_batch=6), torch.Generator().manual_seed(5), vgg, torch.device("cpu"), slice(None))
+    torch.manual_seed(config.seed)
+    before = meta_loss(TransformerNet(), tasks, config, 0.0, scale=len(tasks), predictor=StylePredictor()).item()
+    meta_train(*folders, tmp_path / "run", config)
+    model, predictor = load_model(tmp_path / "run" / "model.safetensors")[0], load_predictor(tmp_path / "run" / "model.safetensors")
+    assert predictor is not None
+    after = meta_loss(model, tasks, config, 0.0, scale=len(tasks), predictor=predictor).item()
+    assert after < 0.7 * before
+    # Different paintings now get different starts.
+    starts = [conditioned_parameters(model, predictor, t.statistics) for t in tasks]
+    name = in_parameter_names(model)[0]
+    assert not torch.allclose(starts[0][name], starts[1][name]) or not torch.allclose(starts[0][name], starts[2][name])
+
+
+def test_resume_with_a_predictor_gives_the_same_weights(folders, tmp_path):
+    straight = meta_train(*folders, tmp_path / "a", AMORTISED)
+    meta_train(*folders, tmp_path / "b", replace(AMORTISED, iters=2))
+    resumed = meta_train(*folders, tmp_path / "b", AMORTISED, resume=True)
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+    a, b = (load_predictor(tmp_path / x / "model.safetensors") for x in "ab")
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_a_run_can_start_from_a_model_file_and_records_its_history(folders, tmp_path):
+    from metastyle.models import read_info
+
+    meta_train(*folders, tmp_path / "first", replace(AMORTISED, iters=2))
+    first = tmp_path / "first" / "model.safetensors"
+    model = meta_train(*folders, tmp_path / "second", replace(AMORTISED, iters=1, checkpoint_every=1), init=first)
+    assert not torch.equal(model.state_dict()["net.0.1.weight"], load_model(first)[0].state_dict()["net.0.1.weight"])
+    info = read_info(tmp_path / "second" / "model.safetensors")
+    assert [stage["iterations"] for stage in info["stages"]] == [2, 1]
+    assert info["init"] == str(first)
+
+
+def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg):
+    torch.manual_seed(0)
+    model, predictor = TransformerNet(), StylePredictor()
+    torch.nn.init.normal_(predictor.head.weight, std=0.01)
+    save_model(model, tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=predictor)
+    save_model(model, tmp_path / "plain.safetensors", {"kind": "adapted"})
+    assert load_predictor(tmp_path / "plain.safetensors") is None
+    loaded = load_predictor(tmp_path / "init.safetensors")
+    assert torch.equal(loaded.head.weight, predictor.head.weight)
+    start = load_start(tmp_path / "init.safetensors")
+    assert "conditioned on the painting" in start.description
+    painting, photo = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 32, 32)
+    conditioned = start.for_painting(painting, vgg)
+    assert not torch.allclose(conditioned(photo), model(photo))
+    assert load_start(tmp_path / "plain.safetensors").for_painting(painting, vgg) is not None
