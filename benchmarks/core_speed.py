@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import torch
 
-from metastyle.adapt import AdaptConfig, adapt
+from metastyle.adapt import AdaptConfig, adapt_network
 from metastyle.data import ImageSampler, builtin_paintings, builtin_photos
 from metastyle.images import load_image, open_image, pil_to_tensor, resize_longest
 from metastyle.meta import MetaConfig, Task, meta_loss
@@ -72,10 +72,10 @@ def main() -> None:
     style = load_image(builtin_paintings()[0].path, 512).to(device)
     steps = 3 * args.repeats
     start = time.perf_counter()
-    adapt(model, style, photos, replace(AdaptConfig(), steps=1), vgg=vgg)  # warm-up
+    adapt_network(model, style, photos, replace(AdaptConfig(), steps=1), vgg=vgg)  # warm-up
     sync(device)
     start = time.perf_counter()
-    adapt(model, style, photos, replace(AdaptConfig(), steps=steps), vgg=vgg)
+    adapt_network(model, style, photos, replace(AdaptConfig(), steps=steps), vgg=vgg)
     sync(device)
     results["adapt_step_s"] = round((time.perf_counter() - start) / steps, 4)
     print("adapt_step_s", results["adapt_step_s"], flush=True)

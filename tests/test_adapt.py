@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import smooth_photo
 from metastyle import pipeline
-from metastyle.adapt import AdaptConfig, adapt
+from metastyle.adapt import AdaptConfig, adapt_network
 from metastyle.data import ImageSampler
 from metastyle.errors import MetastyleError
 from metastyle.images import load_image
@@ -38,7 +38,7 @@ def test_adaptation_lowers_the_loss(vgg, painting, photos, precision):
     torch.manual_seed(0)
     model = TransformerNet()
     style = load_image(painting, 32)
-    adapted, terms = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, precision=precision), vgg=vgg)
+    adapted, terms = adapt_network(model, style, ImageSampler(photos, 24), replace(SMALL, precision=precision), vgg=vgg)
     assert loss_on(adapted, style, photos, vgg) < 0.3 * loss_on(model, style, photos, vgg)
     assert torch.isfinite(terms.total)
 
@@ -47,7 +47,7 @@ def test_instance_norm_only_adaptation_moves_only_those(vgg, painting, photos):
     torch.manual_seed(0)
     model = TransformerNet()
     style = load_image(painting, 32)
-    adapted, _ = adapt(model, style, ImageSampler(photos, 24), replace(SMALL, params="in", lr=1e-2), vgg=vgg)
+    adapted, _ = adapt_network(model, style, ImageSampler(photos, 24), replace(SMALL, params="in", lr=1e-2), vgg=vgg)
     moved = [n for (n, a), b in zip(adapted.state_dict().items(), model.state_dict().values()) if not torch.equal(a, b)]
     assert set(moved) == set(in_parameter_names(model))
     assert loss_on(adapted, style, photos, vgg) < 0.95 * loss_on(model, style, photos, vgg)
@@ -124,8 +124,8 @@ def test_adapt_and_train_style_cli_write_models_with_metadata(run_cli, tmp_path,
 def test_style_adaptation_is_cached_by_hash(tmp_path, painting, photos, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     calls = []
-    real = pipeline.adapt_model
-    monkeypatch.setattr(pipeline, "adapt_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = pipeline.adapt_network
+    monkeypatch.setattr(pipeline, "adapt_network", lambda *a, **k: calls.append(1) or real(*a, **k))
     config = AdaptConfig(steps=2, batch=1, size=24, style_size=24)
     first = pipeline.cached_adaptation(painting, "random", config, "cpu", progress=False)
     second = pipeline.cached_adaptation(painting, "random", config, "cpu", progress=False)

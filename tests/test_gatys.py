@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from metastyle.baselines import GatysConfig, gatys
+from metastyle.gatys import GatysConfig, gatys
 from metastyle.data import resolve_image
 from metastyle.errors import MetastyleError
 from metastyle.images import load_image

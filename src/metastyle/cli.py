@@ -16,17 +16,17 @@ from tqdm import tqdm
 
 from . import __version__
 from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
-from .baselines import GatysConfig, gatys
+from .controls import check_strength
 from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
 from .device import resolve_device
 from .errors import MetastyleError
+from .gatys import GatysConfig, gatys
 from .images import check_output_path, load_image, save_image
 from .losses import LossConfig
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
-from .controls import check_strength
-from .transformer import TransformerNet
 from .pipeline import adapt, network_for, stylize
+from .transformer import TransformerNet
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -193,7 +193,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import BenchConfig, run_bench, write_outputs
+    from .bench import BenchConfig, merge, run_bench, write_outputs
 
     out = Path(args.output)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
@@ -212,6 +212,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             bar.update(1)
 
         results = run_bench(config, device, args.init, progress)
+    if args.merge:
+        try:
+            results = merge(results, json.loads(Path(args.merge).read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            raise MetastyleError(f"{args.merge}: not a bench.json to merge ({error})") from None
     for path in write_outputs(results, out):
         print(f"wrote {path}")
     print(Path(out / "table.md").read_text(), end="")
@@ -408,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
     p.add_argument("--init", help="model to adapt (default: the shipped meta-trained model)")
+    p.add_argument("--merge", metavar="BENCH_JSON",
+                   help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
     p.add_argument("--seed", type=int, default=bench.seed)
     p.add_argument("--overwrite", action="store_true")
     _add_device(p)

@@ -14,10 +14,18 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from .adapt import AdaptConfig, stylize_tensor
-from .device import resolve_device
-from .images import check_output_path, open_image, pil_to_tensor, resize_longest, save_image, tensor_to_pil
+from .adapt import AdaptConfig
 from .data import resolve_image
+from .device import resolve_device
+from .images import (
+    check_output_path,
+    open_image,
+    pil_to_tensor,
+    resize_longest,
+    save_image,
+    tensor_to_pil,
+)
+from .inference import stylize_tensor
 from .pipeline import adapt
 from .vgg import VGG19
 

@@ -29,9 +29,16 @@ def fast_bf16(device: torch.device) -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """The autocast context for a precision setting: "fp32", "bf16", or "auto" (bf16 where it is fast)."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    check_precision(precision)
     bf16 = precision == "bf16" or (precision == "auto" and fast_bf16(device))
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)

@@ -27,12 +27,17 @@ import torch.distributed as dist
 from torch.func import functional_call
 
 from .data import ImageSampler, list_images, split_holdout, training_builtins
-from .device import autocast
+from .device import autocast, check_precision
 from .errors import MetastyleError
 from .images import load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
 from .models import load_model, load_predictor, read_info
-from .predictor import VIEW_SIZE, StylePredictor, conditioned_parameters, style_statistics
+from .predictor import (
+    VIEW_SIZE,
+    StylePredictor,
+    conditioned_parameters,
+    style_statistics,
+)
 from .runfolder import RunFolder
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
@@ -85,6 +90,15 @@ class MetaConfig:
     seed: int = 0
     checkpoint_every: int = 100
     loss: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self) -> None:
+        if self.inner_params not in ("in", "all"):
+            raise MetastyleError(f"inner params must be 'in' or 'all', got {self.inner_params!r}")
+        if self.inner_steps < 0 or self.warmup < 0 or self.iters < 1 or self.checkpoint_every < 1:
+            raise MetastyleError("iters and checkpoint-every must be at least 1, inner steps and warm-up at least 0")
+        if self.inner_steps == 0 and not self.predictor:
+            raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
+        check_precision(self.precision)
 
 
 @dataclass
@@ -251,8 +265,6 @@ def meta_train(
     `init` starts from a model file's weights (and its style predictor, if it has one) instead of a
     seeded random network, so that training can go on from the shipped initialisation.
     """
-    if config.inner_params not in ("in", "all"):
-        raise MetastyleError(f"inner params must be 'in' or 'all', got {config.inner_params!r}")
     rank, world = _distributed()
     if config.meta_batch % world:
         raise MetastyleError(f"the meta-batch ({config.meta_batch}) must divide evenly among {world} processes")

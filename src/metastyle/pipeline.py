@@ -20,13 +20,19 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .adapt import AdaptConfig, default_adapt_config, file_sha256, stylize_tensor
-from .adapt import adapt as adapt_model
-from .controls import apply_strength, check_strength, mix_models, parse_mix, transfer_luminance
+from .adapt import AdaptConfig, adapt_network, default_adapt_config
+from .controls import (
+    apply_strength,
+    check_strength,
+    mix_models,
+    parse_mix,
+    transfer_luminance,
+)
 from .data import ImageSampler, list_images, resolve_image, training_builtins
 from .device import resolve_device
-from .files import cache_dir
+from .files import cache_dir, file_sha256
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .inference import stylize_tensor
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
 from .start import SHIPPED_MODEL, load_start
@@ -76,7 +82,7 @@ def adapt(
             if on_step is not None:
                 on_step(step, config.steps)
 
-        model, terms = adapt_model(model, style_image, _content_sampler(content_dir, config.size), config, vgg, on_step=report)
+        model, terms = adapt_network(model, style_image, _content_sampler(content_dir, config.size), config, vgg, on_step=report)
     info = {
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .device import autocast
+from .device import autocast, check_precision
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .vgg import VGG19
@@ -31,6 +31,15 @@ class GatysConfig:
     precision: str = "auto"
     loss: LossConfig = field(default_factory=LossConfig)
 
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise MetastyleError(f"steps must be zero or more, got {self.steps}")
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
+        if self.init not in ("content", "noise"):
+            raise MetastyleError(f"init must be 'content' or 'noise', got {self.init!r}")
+        check_precision(self.precision)
+
 
 def gatys(
     content: torch.Tensor,
@@ -43,29 +52,10 @@ def gatys(
 
     `on_step(step, loss)` is called after every step (for progress bars).
     """
-    if config.steps < 0:
-        raise MetastyleError(f"steps must be zero or more, got {config.steps}")
-    vgg = vgg if vgg is not None else VGG19().to(content.device)
-    loss_fn = PerceptualLoss(vgg, style, config.loss)
+    loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(content.device), style, config.loss)
     targets = loss_fn.content_targets(content)
-    if config.init == "content":
-        image = content.clone()
-    elif config.init == "noise":
-        generator = torch.Generator().manual_seed(config.seed)
-        image = torch.rand(content.shape, generator=generator).to(content.device)
-    else:
-        raise MetastyleError(f"init must be 'content' or 'noise', got {config.init!r}")
-    image.requires_grad_(True)
-    if config.optimizer not in ("lbfgs", "adam"):
-        raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {config.optimizer!r}")
-
-    def new_optimizer() -> torch.optim.Optimizer:
-        if config.optimizer == "lbfgs":
-            return torch.optim.LBFGS([image], lr=config.lr or 1.0, max_iter=1)
-        return torch.optim.Adam([image], lr=config.lr or 0.02)
-
-    optimizer = new_optimizer()
-    precision = autocast(content.device, config.precision)
+    image = _canvas(content, config).requires_grad_(True)
+    optimizer, precision = _optimizer(image, config), autocast(content.device, config.precision)
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
@@ -85,7 +75,7 @@ def gatys(
             # (seen on one of the bench's 6 pairs). Go back to the last good image, continue in fp32.
             with torch.no_grad():
                 image.copy_(previous)
-            precision, optimizer = autocast(content.device, "fp32"), new_optimizer()
+            precision, optimizer = autocast(content.device, "fp32"), _optimizer(image, config)
             start = previous
         previous = start
         if on_step is not None:
@@ -94,3 +84,17 @@ def gatys(
     with torch.no_grad():
         final = loss_fn(result, targets)
     return result, final
+
+
+def _canvas(content: torch.Tensor, config: GatysConfig) -> torch.Tensor:
+    """The image the optimisation starts from: the photo, or seeded noise."""
+    if config.init == "content":
+        return content.clone()
+    generator = torch.Generator().manual_seed(config.seed)
+    return torch.rand(content.shape, generator=generator).to(content.device)
+
+
+def _optimizer(image: torch.Tensor, config: GatysConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "lbfgs":
+        return torch.optim.LBFGS([image], lr=config.lr or 1.0, max_iter=1)
+    return torch.optim.Adam([image], lr=config.lr or 0.02)
