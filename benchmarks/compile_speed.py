@@ -17,7 +17,7 @@ import time
 import torch
 
 from metastyle.start import load_start
-from metastyle.bench import median_seconds
+from metastyle.timing import median_seconds
 from metastyle.data import resolve_image
 from metastyle.images import load_image
 

@@ -2,7 +2,7 @@
 
 Real data, real sizes: built-in paintings and photos, the reference settings (meta-batch 4 styles,
 batches of 4 at 256 px; adaptation batches of 4 at 256 px), stylisation of a real photo resized
-to 256, 512 and 1024 px. Warm-up iterations are excluded. Runs on the CPU or on CUDA.
+to 256, 512 and 1024 px. Each figure is the median of repeats after a warm-up run (metastyle.timing). Runs on the CPU or on CUDA.
 
 Run by hand:  .venv/bin/python benchmarks/core_speed.py [--device cuda] [--json out.json]
 """
@@ -12,34 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from dataclasses import replace
 
 import torch
 
 from metastyle.adapt import AdaptConfig, adapt_network
-from metastyle.data import ImageSampler, builtin_paintings, builtin_photos
+from metastyle.data import builtin_paintings, builtin_photos
+from metastyle.sampling import ImageSampler
 from metastyle.images import load_image, open_image, pil_to_tensor, resize_longest
 from metastyle.meta import MetaConfig, Task, meta_loss
 from metastyle.losses import PerceptualLoss
 from metastyle.transformer import TransformerNet
+from metastyle.timing import median_seconds
 from metastyle.vgg import VGG19
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: torch.device, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    sync(device)
-    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
@@ -66,18 +51,13 @@ def main() -> None:
             meta_loss(model, tasks, config, config.inner_lr, scale=4).backward()
 
         key = "meta_iteration_first_order_s" if first_order else "meta_iteration_second_order_s"
-        results[key] = round(timed(iteration, device, args.repeats), 4)
+        results[key] = round(median_seconds(iteration, args.repeats, device), 4)
         print(key, results[key], flush=True)
 
     style = load_image(builtin_paintings()[0].path, 512).to(device)
-    steps = 3 * args.repeats
-    start = time.perf_counter()
-    adapt_network(model, style, photos, replace(AdaptConfig(), steps=1), vgg=vgg)  # warm-up
-    sync(device)
-    start = time.perf_counter()
-    adapt_network(model, style, photos, replace(AdaptConfig(), steps=steps), vgg=vgg)
-    sync(device)
-    results["adapt_step_s"] = round((time.perf_counter() - start) / steps, 4)
+    steps = 3  # per timed run: one Adam step's cost, median of the runs
+    adapt = lambda: adapt_network(model, style, photos, replace(AdaptConfig(), steps=steps), vgg=vgg)  # noqa: E731
+    results["adapt_step_s"] = round(median_seconds(adapt, args.repeats, device) / steps, 4)
     print("adapt_step_s", results["adapt_step_s"], flush=True)
 
     model.eval()
@@ -85,7 +65,7 @@ def main() -> None:
     for size in (256, 512, 1024):
         x = pil_to_tensor(resize_longest(photo, size)).to(device)
         with torch.inference_mode():
-            results[f"stylize_{size}_s"] = round(timed(lambda: model(x), device, args.repeats), 4)
+            results[f"stylize_{size}_s"] = round(median_seconds(lambda: model(x), args.repeats, device), 4)
         print(f"stylize_{size}_s", results[f"stylize_{size}_s"], flush=True)
     if args.json:
         with open(args.json, "w") as f:

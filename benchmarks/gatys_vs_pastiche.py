@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from metastyle.gatys import GatysConfig, gatys
+from metastyle.optimize import GatysConfig, gatys
 from metastyle.data import resolve_image
 from metastyle.images import load_image, save_image
 from metastyle.metrics import score

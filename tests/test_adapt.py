@@ -9,7 +9,7 @@ from PIL import Image
 from conftest import smooth_photo
 from metastyle import pipeline
 from metastyle.adapt import AdaptConfig, adapt_network
-from metastyle.data import ImageSampler
+from metastyle.sampling import ImageSampler
 from metastyle.errors import MetastyleError
 from metastyle.images import load_image
 from metastyle.losses import PerceptualLoss

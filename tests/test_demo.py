@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from metastyle.adapt import CPU_ADAPT
-from metastyle.bench import BenchConfig, head_to_head, markdown_table, run_bench, write_outputs
+from metastyle.bench import BenchConfig, run_bench
+from metastyle.report import head_to_head, markdown_table, write_outputs
 from metastyle.demo import run_demo, unused_path
 
 TOY = replace(CPU_ADAPT, steps=2, size=32, style_size=48)

@@ -1,17 +1,10 @@
 """metastyle: neural style transfer for any painting (MetaStyle, AAAI 2019), with Gatys and Johnson baselines."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("metastyle")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
-
 from .adapt import AdaptConfig
 from .controls import mix_models
 from .data import builtins, resolve_image
 from .errors import MetastyleError
-from .gatys import GatysConfig, gatys
+from .optimize import GatysConfig, gatys
 from .images import load_image, save_image
 from .losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
 from .meta import MetaConfig, meta_train
@@ -19,11 +12,12 @@ from .metrics import score
 from .models import load_model, save_model
 from .pipeline import adapt, stylize
 from .transformer import TransformerNet
+from .version import __version__
 from .vgg import VGG19
 from .video import stylize_video
 
 __all__ = [
-    "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
+    "__version__", "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
     "VGG19", "adapt", "builtins", "content_loss", "gatys", "gram", "load_image", "load_model", "meta_train",
     "mix_models", "resolve_image", "save_image", "save_model", "score", "style_loss", "stylize", "stylize_video",
     "tv_loss",

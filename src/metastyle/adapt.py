@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .data import ImageSampler
 from .device import autocast, check_precision
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
+from .sampling import ImageSampler
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
 

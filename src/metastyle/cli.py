@@ -14,13 +14,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import __version__
+from .version import __version__
 from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
 from .controls import check_strength
 from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
 from .device import resolve_device
 from .errors import MetastyleError
-from .gatys import GatysConfig, gatys
+from .optimize import GatysConfig, gatys
 from .images import check_output_path, load_image, save_image
 from .losses import LossConfig
 from .meta import MetaConfig, meta_train
@@ -147,11 +147,17 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .server import App, serve_forever
+    try:
+        from .server import App, serve_forever, served_hosts
+    except ImportError as error:
+        raise MetastyleError(f"`metastyle serve` needs {error.name}: pip install 'metastyle[web]'") from None
 
     resolve_device(args.device)
-    config = _adapt_config(args)
-    serve_forever(App(config=config, device=args.device, max_upload_bytes=int(args.max_upload_mb * 2**20)), args.host, args.port)
+    if args.queue < 0:
+        raise MetastyleError(f"--queue must be 0 or more, got {args.queue}")
+    app = App(config=_adapt_config(args), device=args.device, max_upload_bytes=int(args.max_upload_mb * 2**20),
+              waiting=args.queue, hosts=served_hosts(args.host, args.allow_host))
+    serve_forever(app, args.host, args.port)
     return 0
 
 
@@ -193,7 +199,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import BenchConfig, merge, run_bench, write_outputs
+    from .bench import BenchConfig, merge, run_bench
+    from .report import write_outputs
 
     out = Path(args.output)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
@@ -382,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int)
     p.add_argument("--precision", choices=("fp32", "bf16", "auto"))
     p.add_argument("--max-upload-mb", type=float, default=20.0)
+    p.add_argument("--queue", type=int, default=2, help="jobs that may wait behind the running one; more are refused (default 2)")
+    p.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="a further Host name the page is reached by (loopback and --host are allowed)")
     _add_device(p)
     p.set_defaults(func=_cmd_serve)
 

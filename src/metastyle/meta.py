@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.func import functional_call
 
-from .data import ImageSampler, list_images, split_holdout, training_builtins
+from .data import list_images, training_builtins
 from .device import autocast, check_precision
 from .errors import MetastyleError
 from .images import load_image
@@ -39,6 +39,7 @@ from .predictor import (
     style_statistics,
 )
 from .runfolder import RunFolder
+from .sampling import ImageSampler, split_holdout
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
 

@@ -20,14 +20,9 @@ from .errors import MetastyleError
 from .files import atomic_path
 from .predictor import PREFIX, StylePredictor
 from .transformer import TransformerNet
+from .version import __version__
 
 FORMAT = "metastyle-transformer-v1"
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def save_model(
@@ -39,7 +34,7 @@ def save_model(
     dtype = torch.float16 if half else torch.float32
     tensors = {**model.state_dict(), **({PREFIX + k: v for k, v in predictor.state_dict().items()} if predictor is not None else {})}
     state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in tensors.items()}
-    metadata = {"format": FORMAT, "metastyle": json.dumps({"version": _version(), **info}, sort_keys=True)}
+    metadata = {"format": FORMAT, "metastyle": json.dumps({"version": __version__, **info}, sort_keys=True)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

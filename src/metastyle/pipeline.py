@@ -28,13 +28,15 @@ from .controls import (
     parse_mix,
     transfer_luminance,
 )
-from .data import ImageSampler, list_images, resolve_image, training_builtins
+from .data import list_images, resolve_image, training_builtins
 from .device import resolve_device
 from .files import cache_dir, file_sha256
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
 from .inference import stylize_tensor
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
+from .predictor import PAINTING_SIZE
+from .sampling import ImageSampler
 from .start import SHIPPED_MODEL, load_start
 from .tiling import AUTO_TILE_PIXELS, stylize_tiled
 from .transformer import TransformerNet
@@ -73,7 +75,7 @@ def adapt(
     if progress:
         print(f"initialisation: {start.description}")
     vgg = vgg if vgg is not None else VGG19().to(dev)
-    model = start.for_painting(style_image, vgg)
+    model = start.for_painting(load_image(style_path, PAINTING_SIZE).to(dev), vgg)
     with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
 
         def report(step: int, terms: LossTerms, _: TransformerNet) -> None:

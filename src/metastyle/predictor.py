@@ -30,6 +30,7 @@ PREFIX = "predictor."  # its tensors' names in a model file, beside the network'
 # side (data.ImageSampler), at test time the centre 80%, the middle of that range.
 VIEW_SIZE = 256
 VIEW_FRACTION = 0.8
+PAINTING_SIZE = 512  # the longer side to load a painting at for `painting_statistics`: views then match training's
 
 
 def style_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,7 @@ def style_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
 
 
 def painting_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
-    """The statistics of a whole painting (1x3xHxW, ideally 512 px or more): those of its centre view."""
+    """The statistics of a whole painting (1x3xHxW, loaded at PAINTING_SIZE): those of its centre view."""
     h, w = painting.shape[-2:]
     side = round(VIEW_FRACTION * min(h, w))
     top, left = (h - side) // 2, (w - side) // 2

@@ -1,61 +1,137 @@
 """`metastyle serve`: a local web page to adapt to a painting and stylise a photo.
 
-Standard library only (http.server), one page with no external resources, loopback by default:
-nothing leaves the machine. Jobs run one at a time in a worker thread; the page polls their
-progress. Adapted models land in the same cache as `stylize --style` and are offered for reuse.
+Starlette on uvicorn (the `web` extra). One self-contained page (web/index.html) whose Content
+Security Policy lets it load nothing from outside. Loopback by default; other Host names and other
+sites' pages are refused (webguard.py), request bodies are bounded in size and time, and the work
+runs in a bounded queue (jobs.py). Uploads live in a temporary folder only until their job has
+used them, and the folder goes when the server stops, SIGTERM included. Adapted models land in
+the cache that `stylize --style` uses and are offered for reuse and mixing.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import base64
+import contextlib
+import functools
 import hashlib
-import json
+import io
+import logging
 import re
 import shutil
+import socket
 import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import torch
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
 from .adapt import AdaptConfig
-from .controls import check_strength, parse_mix
-from .data import builtin_paintings, resolve_image
+from .controls import parse_mix
+from .data import IMAGE_SUFFIXES, Builtin, builtin_paintings, builtin_photos, slugify
 from .errors import MetastyleError
-from .images import open_image, save_image
-from .models import read_info
-from .pipeline import adapted_dir, network_for, stylize
+from .images import open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .jobs import Job, JobQueue, QueueFull, Source
+from .models import load_model, read_info
+from .pipeline import adapted_dir, network_for, render
+from .transformer import TransformerNet
+from .webguard import BoundedBody, SameOrigin
 
 MAX_UPLOAD_BYTES = 20 * 2**20
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")  # Host names as the Host header spells them
+WILDCARDS = ("", "0.0.0.0", "::")
+THUMB_PX = 256
+PAGE = Path(__file__).with_name("web") / "index.html"
 
 
-@dataclass
-class Job:
-    id: str
-    status: str = "queued"  # queued, adapting, stylizing, done, error
-    step: int = 0
-    steps: int = 0
-    error: str = ""
-    result: Path | None = None
+def page_headers(html: str) -> dict[str, str]:
+    """Headers that keep the page to itself: only its own inline script (by hash) runs, it fetches
+    and shows only this server's URLs (and the user's own files), and no other site may frame it."""
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
+    policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src 'self' blob:; "
+              "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store"}
+
+
+def served_hosts(host: str, extra: list[str] | None = None) -> list[str]:
+    """The Host names the server answers to: loopback, the address it listens on, and any named."""
+    return [*LOOPBACK, *([] if host in WILDCARDS else [f"[{host}]" if ":" in host else host]), *(extra or [])]
+
+
+def jpeg(image: Image.Image, px: int = THUMB_PX) -> bytes:
+    image = image.copy()
+    image.thumbnail((px, px))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=1024)
+def image_thumbnail(path: Path, stamp: int) -> bytes:
+    """A painting's thumbnail (`stamp`: the file's mtime, so that a changed file is not served stale)."""
+    return jpeg(open_image(path))
+
+
+@functools.lru_cache(maxsize=256)
+def model_thumbnail(path: Path, stamp: int) -> bytes:
+    """What an adapted model does: its painting when it is a built-in, else a sample photo in its style."""
+    style = str(read_info(path).get("style", ""))
+    painting = next((b for b in builtin_paintings() if f"builtin:{b.name}" == style), None)
+    if painting is not None:
+        return image_thumbnail(painting.path, painting.path.stat().st_mtime_ns)
+    sample = next((b for b in builtin_photos() if b.name == "chelsea"), builtin_photos()[0])
+    with torch.inference_mode():
+        swatch = render(load_model(path)[0], pil_to_tensor(resize_longest(open_image(sample.path), 160)))
+    return jpeg(tensor_to_pil(swatch))
 
 
 @dataclass
 class App:
+    """The server's state: settings, the job queue and the folder its uploads pass through."""
+
     config: AdaptConfig = field(default_factory=AdaptConfig)
     device: str = "auto"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    waiting: int = 2  # jobs that may wait behind the running one; more are refused
+    body_seconds: float = 60.0  # a request body must arrive within this time
+    max_side: int = 2048  # larger photos are scaled down: memory and time stay bounded
+    hosts: list[str] = field(default_factory=lambda: list(LOOPBACK))
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="metastyle-serve-")))
-    jobs: dict[str, Job] = field(default_factory=dict)
-    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+
+    def __post_init__(self) -> None:
+        self.queue = JobQueue(self._network, self.waiting)
+        # Removes the folder on close(), or at the latest when Python exits.
+        self._remove_work = weakref.finalize(self, shutil.rmtree, self.work, ignore_errors=True)
+
+    def _network(self, source: Source, on_step: Callable[[int, int], None]) -> TransformerNet:
+        kind, value = source
+        return network_for(**{kind: value}, config=self.config, device=self.device, on_step=on_step)
+
+    def close(self) -> None:
+        """Cancel the work and remove every upload: called however the server stops."""
+        self.queue.stop()
+        self._remove_work()
 
     def models(self) -> list[dict[str, Any]]:
         folder = adapted_dir()
         found = []
-        for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+        for path in sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime):
             try:
                 info = read_info(path)
             except MetastyleError:
@@ -63,157 +139,210 @@ class App:
             found.append({"id": path.name, "style": info.get("style", "?"), "steps": info.get("steps")})
         return found
 
-    def _model_path(self, model_id: str) -> Path:
+    def model_path(self, model_id: str) -> Path:
         path = adapted_dir() / model_id
         if not re.fullmatch(r"[\w.-]+\.safetensors", model_id) or not path.is_file():
-            raise MetastyleError(f"no cached model named {model_id!r}")
+            raise MetastyleError(f"no adapted style named {model_id!r}")
         return path
 
-    def _save_upload(self, data: bytes, name: str) -> Path:
-        """Keep an uploaded image under its content hash, after checking that it is one."""
-        suffix = Path(name).suffix.lower()[:8] if re.fullmatch(r"[\w .()-]*", name or "") else ""
-        path = self.work / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix or '.img'}"
-        path.write_bytes(data)
+    def painting(self, name: str) -> Builtin:
+        found = next((b for b in builtin_paintings() if b.name == name), None)
+        if found is None:
+            raise MetastyleError(f"no built-in painting named {name!r}")
+        return found
+
+    def _save(self, upload: UploadFile, what: str) -> Path:
+        """An upload in a folder of its own, checked to be an image, named after the original
+        (so that `cached_adaptation` names the adapted model after it and finds it again)."""
+        name = upload.filename or what
+        if (upload.size or 0) > self.max_upload_bytes:
+            raise HTTPException(413, f"{name}: uploads are limited to {self.max_upload_bytes / 2**20:.1f} MB")
+        suffix = Path(name).suffix.lower()
+        path = self.work / uuid.uuid4().hex / f"{slugify(Path(name).stem)}{suffix if suffix in IMAGE_SUFFIXES else '.img'}"
+        path.parent.mkdir()
+        upload.file.seek(0)
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)
         try:
             open_image(path)
         except MetastyleError as error:
-            path.unlink()
-            raise MetastyleError(f"{name or 'the upload'}: {str(error).split(': ', 1)[-1]}") from None
+            shutil.rmtree(path.parent)
+            raise MetastyleError(f"{name}: {str(error).split(': ', 1)[-1]}") from None
         return path
 
-    def submit(self, fields: dict[str, tuple[bytes, str]]) -> Job:
-        """Validate the form now (clear errors), then queue the work."""
-        if "photo" not in fields or not fields["photo"][0]:
-            raise MetastyleError("choose a photo to stylise")
-        photo = self._save_upload(*fields["photo"])
-        text = {k: v[0].decode("utf-8", "replace").strip() for k, v in fields.items() if k not in ("photo", "style")}
+    def _photo(self, upload: UploadFile) -> torch.Tensor:
+        path = self._save(upload, "photo")
         try:
-            strength = check_strength(float(text.get("strength") or 1.0))
+            image = open_image(path)
+        finally:
+            shutil.rmtree(path.parent)  # kept in memory from here on
+        return pil_to_tensor(image if max(image.size) <= self.max_side else resize_longest(image, self.max_side))
+
+    def _source(self, form: FormData) -> tuple[Source, Path | None]:
+        """What the form asks to stylise with, and the folder of an uploaded painting if any."""
+        style = form.get("style")
+        if isinstance(style, UploadFile) and style.size:
+            path = self._save(style, "painting")
+            return ("style", path), path.parent
+        text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+        if text.get("mix"):
+            return ("mix", [(self.model_path(name), weight) for name, weight in parse_mix(text["mix"])]), None
+        if text.get("model"):
+            return ("model", self.model_path(text["model"])), None
+        if text.get("builtin"):
+            return ("style", f"builtin:{self.painting(text['builtin']).name}"), None
+        raise MetastyleError("choose a painting, upload one, or pick an adapted style")
+
+    def submit(self, form: FormData) -> Job:
+        """Check the form now (clear errors), then queue the work."""
+        photo = form.get("photo")
+        if not isinstance(photo, UploadFile) or not photo.size:
+            raise MetastyleError("choose a photo to stylise")
+        tensor = self._photo(photo)
+        source, scratch = self._source(form)
+        return self.queue.submit(Job(tensor, source, scratch))
+
+
+def _image_response(data: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(data, media_type=media_type, headers={"Cache-Control": "max-age=3600", **(headers or {})})
+
+
+def _job(app: App, request: Request) -> Job:
+    job = app.queue.jobs.get(request.path_params["id"])
+    if job is None:
+        raise HTTPException(404, "no such job (results are kept for the last few jobs only)")
+    return job
+
+
+def routes(app: App) -> list[Route]:
+    """The page and its JSON API; errors are {"error": one line}."""
+    html = PAGE.read_text(encoding="utf-8")
+    headers = page_headers(html)
+
+    async def page(request: Request) -> Response:
+        return Response(html, media_type="text/html", headers=headers)
+
+    def paintings(request: Request) -> Response:
+        return JSONResponse([{"name": b.name, "title": b.description.removesuffix(" (The Met, public domain)")}
+                             for b in builtin_paintings()])
+
+    def painting_thumb(request: Request) -> Response:
+        path = app.painting(request.path_params["name"]).path
+        return _image_response(image_thumbnail(path, path.stat().st_mtime_ns), "image/jpeg")
+
+    def models(request: Request) -> Response:
+        return JSONResponse(app.models())
+
+    def model_thumb(request: Request) -> Response:
+        path = app.model_path(request.path_params["id"])
+        return _image_response(model_thumbnail(path, path.stat().st_mtime_ns), "image/jpeg")
+
+    async def limits(request: Request) -> Response:
+        return JSONResponse({"max_upload_bytes": app.max_upload_bytes})
+
+    async def submit(request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise HTTPException(415, "send the form as multipart/form-data")
+        app.queue.check_room()  # a full queue refuses before the uploads are read
+        async with request.form(max_files=2, max_fields=8, max_part_size=2**14) as form:
+            job = await run_in_threadpool(app.submit, form)
+        return JSONResponse({"id": job.id}, status_code=202)
+
+    async def progress(request: Request) -> Response:
+        job = _job(app, request)
+        return JSONResponse({"status": job.status, "step": job.step, "steps": job.steps, "eta": job.eta(),
+                             "ahead": app.queue.ahead(job), "error": job.error})
+
+    def result(request: Request) -> Response:
+        job, query = _job(app, request), request.query_params
+        try:
+            strength = float(query.get("strength", "1"))
         except ValueError:
             raise MetastyleError("strength must be a number between 0 and 1") from None
-        preserve = text.get("preserve_color") in ("on", "true", "1")
-        if fields.get("style", (b"", ""))[0]:
-            source: tuple[str, Any] = ("style", self._save_upload(*fields["style"]))
-        elif text.get("mix"):
-            pairs = parse_mix(text["mix"])
-            source = ("mix", [(self._model_path(name), weight) for name, weight in pairs])
-        elif text.get("model"):
-            source = ("model", self._model_path(text["model"]))
-        elif text.get("builtin"):
-            source = ("style", resolve_image(f"builtin:{text['builtin']}"))
-        else:
-            raise MetastyleError("choose a painting, upload one, or pick a cached model")
-        job = Job(uuid.uuid4().hex[:12], steps=self.config.steps if source[0] == "style" else 0)
-        self.jobs[job.id] = job
-        self.worker.submit(self._run, job, photo, source, strength, preserve)
-        return job
+        out = io.BytesIO()
+        job.image(strength, query.get("color") == "1").save(out, "PNG")
+        download = {"Content-Disposition": f'attachment; filename="metastyle-{job.id}.png"'} if "download" in query else {}
+        return Response(out.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store", **download})
 
-    def _run(self, job: Job, photo: Path, source: tuple[str, Any], strength: float, preserve: bool) -> None:
-        def on_step(step: int, steps: int) -> None:
-            job.step, job.steps = step, steps
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)
 
+    return [Route("/", page), Route("/favicon.ico", no_icon), Route("/api/limits", limits),
+            Route("/api/paintings", paintings), Route("/api/paintings/{name}.jpg", painting_thumb),
+            Route("/api/models", models), Route("/api/models/{id}.jpg", model_thumb),
+            Route("/api/jobs", submit, methods=["POST"]), Route("/api/jobs/{id}", progress),
+            Route("/api/jobs/{id}/result.png", result)]
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
+async def _user_error(request: Request, error: Exception) -> Response:
+    """A bad form or a full queue: the page shows the one line."""
+    if isinstance(error, QueueFull):
+        return JSONResponse({"error": str(error)}, status_code=429, headers={"Retry-After": "60"})
+    return JSONResponse({"error": str(error)}, status_code=400)
+
+
+async def _gone(request: Request, error: Exception) -> Response:
+    """The client left mid-upload: nobody to answer, nothing to log."""
+    return Response(status_code=400)
+
+
+def make_asgi(app: App) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
-            kind, value = source
-            job.status = "adapting" if kind == "style" else "stylizing"
-            network = network_for(**{kind: value}, config=self.config, device=self.device, on_step=on_step)
-            job.status = "stylizing"
-            result = stylize(photo, model=network, strength=strength, preserve_color=preserve, device=self.device)
-            job.result = save_image(result, self.work / f"{job.id}.png")
-            job.status = "done"
-        except Exception as error:  # reported to the page, not lost in a thread
-            job.status, job.error = "error", str(error) if isinstance(error, MetastyleError) else f"internal error: {error!r}"
+            yield
+        finally:
+            app.close()  # on any stop that lets Python run: Ctrl-C, SIGTERM, an error
+
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=app.hosts, www_redirect=False),
+                  Middleware(SameOrigin),
+                  Middleware(BoundedBody, max_bytes=2 * app.max_upload_bytes + 2**16, seconds=app.body_seconds)]
+    handlers = {HTTPException: _http_error, MetastyleError: _user_error, ClientDisconnect: _gone}
+    return Starlette(routes=routes(app), middleware=middleware, lifespan=lifespan, exception_handlers=handlers)
 
 
-PAGE = Path(__file__).with_name("web") / "index.html"
+class Server(uvicorn.Server):
+    """uvicorn on a socket bound in advance: a clear error when the port is taken, and port 0 works."""
+
+    def __init__(self, app: App, sock: socket.socket) -> None:
+        super().__init__(uvicorn.Config(
+            make_asgi(app), http="h11", lifespan="on", log_level="warning", access_log=False, server_header=False,
+            proxy_headers=False, timeout_keep_alive=5, timeout_graceful_shutdown=3, limit_concurrency=200,
+            h11_max_incomplete_event_size=16 * 1024))
+        self.sock = sock
+        logging.getLogger("python_multipart").setLevel(logging.ERROR)  # a malformed upload is answered 400, not logged
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+    def serve_forever(self) -> None:
+        self.run(sockets=[self.sock])
 
 
-class Handler(BaseHTTPRequestHandler):
-    app: App  # set on the subclass that `make_server` builds
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: the terminal is the user's
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/":
-            self._send(HTTPStatus.OK, PAGE.read_bytes(), "text/html; charset=utf-8")
-        elif path == "/api/builtins":
-            self._json(HTTPStatus.OK, [{"name": b.name, "description": b.description} for b in builtin_paintings()])
-        elif path == "/api/limits":
-            self._json(HTTPStatus.OK, {"max_upload_bytes": self.app.max_upload_bytes})
-        elif path == "/api/models":
-            self._json(HTTPStatus.OK, self.app.models())
-        elif m := re.fullmatch(r"/api/jobs/(\w+)", path):
-            job = self.app.jobs.get(m.group(1))
-            if job is None:
-                return self._json(HTTPStatus.NOT_FOUND, {"error": "no such job"})
-            self._json(HTTPStatus.OK, {"status": job.status, "step": job.step, "steps": job.steps, "error": job.error})
-        elif m := re.fullmatch(r"/api/jobs/(\w+)/result\.png", path):
-            job = self.app.jobs.get(m.group(1))
-            if job is None or job.result is None:
-                return self._json(HTTPStatus.NOT_FOUND, {"error": "no result yet"})
-            extra = {"Content-Disposition": f'attachment; filename="metastyle-{job.id}.png"'} if "download" in self.path else {}
-            self._send(HTTPStatus.OK, job.result.read_bytes(), "image/png", extra)
-        else:
-            self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
-
-    def do_POST(self) -> None:
-        if self.path != "/api/jobs":
-            return self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
-        length = int(self.headers.get("Content-Length") or 0)
-        limit = self.app.max_upload_bytes
-        if length > limit:
-            if length <= 8 * limit:  # read it away, so that the browser sees the answer
-                for _ in range(0, length, 2**20):
-                    self.rfile.read(min(2**20, length))
-                    length -= 2**20
-            self.close_connection = True
-            return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"uploads are limited to {limit / 2**20:.1f} MB"})
-        content_type = self.headers.get("Content-Type", "")
-        if not content_type.startswith("multipart/form-data"):
-            return self._json(HTTPStatus.BAD_REQUEST, {"error": "send the form as multipart/form-data"})
-        body = self.rfile.read(length)
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        )
-        fields = {
-            part.get_param("name", header="content-disposition"): (part.get_payload(decode=True) or b"", part.get_filename() or "")
-            for part in message.iter_parts()
-        }
-        try:
-            job = self.app.submit(fields)
-        except MetastyleError as error:
-            return self._json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
-        self._json(HTTPStatus.ACCEPTED, {"id": job.id})
-
-
-def make_server(app: App, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    handler = type("AppHandler", (Handler,), {"app": app})
+def make_server(app: App, host: str = "127.0.0.1", port: int = 8000) -> Server:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
-        return ThreadingHTTPServer((host, port), handler)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
     except OSError as error:
+        sock.close()
+        app.close()
         raise MetastyleError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+    return Server(app, sock)
 
 
 def serve_forever(app: App, host: str, port: int) -> None:
     server = make_server(app, host, port)
-    print(f"metastyle is serving on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    print(f"metastyle is serving on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     finally:
-        server.server_close()
-        app.worker.shutdown(wait=False, cancel_futures=True)
-        shutil.rmtree(app.work, ignore_errors=True)  # uploads and results live only as long as the server
+        app.close()

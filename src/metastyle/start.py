@@ -27,7 +27,7 @@ class Start:
     description: str  # one line for progress output and model metadata
 
     def for_painting(self, painting: torch.Tensor, vgg: VGG19) -> TransformerNet:
-        """The network to adapt to `painting` (1x3xHxW, ideally 512 px on its longer side)."""
+        """The network to adapt to `painting` (1x3xHxW, loaded at predictor.PAINTING_SIZE)."""
         return start_for(self.network, self.predictor, vgg, painting)
 
 

