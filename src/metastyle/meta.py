@@ -27,11 +27,12 @@ import torch.distributed as dist
 from torch.func import functional_call
 
 from .data import list_images, training_builtins
-from .device import autocast, check_precision
+from .device import PRECISIONS, autocast, check_precision
 from .errors import MetastyleError
 from .images import load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
 from .models import load_model, load_predictor, read_info
+from .options import setting
 from .predictor import (
     VIEW_SIZE,
     StylePredictor,
@@ -48,48 +49,48 @@ from .vgg import VGG19
 class MetaConfig:
     """Defaults are the reference code's, except `inner_lr` (see below)."""
 
-    iters: int = 100_000
-    size: int = 256
-    style_size: int = 256  # longer side of the paintings (the reference resizes them to 256)
-    meta_batch: int = 4
-    batch: int = 4
-    inner_steps: int = 1  # 0: the outer objective scores the start itself (with `predictor`, an amortised start)
-    inner_params: str = "in"  # "in": InstanceNorm affine only (reference); "all"
+    iters: int = setting(100_000, "outer iterations in all (a resumed run goes on to this many)")
+    size: int = setting(256, "content crop size")
+    style_size: int = setting(256, "longer side of the paintings (the reference resizes them to 256)")
+    meta_batch: int = setting(4, "styles per outer step")
+    batch: int = setting(4, "content images per inner and outer batch")
+    inner_steps: int = setting(1, "differentiable inner steps; 0 scores the start itself (with --predictor: an amortised start)")
+    inner_params: str = setting("in", "adapted in the inner loop: in (InstanceNorm affine, the reference) or all", choices=("in", "all"))
     # The reference's 1e-5 is relative to its loss scale. With our Caffe-scale VGG-19 losses, on
     # real paintings and photos at 256 px, the gradient on a fresh network's InstanceNorm
     # parameters has norm 1.2e7-2.9e7 while the parameters have norm 40: 5e-8 moves them by
     # 1.5-3.5% in one step (measured), the "few percent" that the reference's rate gives there.
-    inner_lr: float = 5e-8
+    inner_lr: float = setting(5e-8)
     # Not in the reference: with `normalized_inner` each inner step is inner_lr * g / ||g|| (over
     # the adapted parameters), a step of fixed length. Plain SGD steps grow with the gradient, and
     # meta-training learns to exploit that: measured on our shipped run, it made the initialisation
     # itself worse (loss 1e9, saturated output) and its gradients 12-30x larger, so that one inner
     # step moved the InstanceNorm parameters by 50-120%. Test-time Adam, whose steps do not grow
     # with the gradient, cannot follow such an initialisation.
-    normalized_inner: bool = False
+    normalized_inner: bool = setting(False, "inner steps of fixed length --inner-lr (g/||g||): the initialisation cannot inflate its gradients")
     # Not in the reference: the outer objective adds `init_weight` times the validation loss of the
     # initialisation itself. Algorithm 1 only scores the weights after the inner step, so nothing
     # stops the initialisation's own output from drifting to saturated colour (measured: it did, in
     # both of our runs without this term), and test-time adaptation, with other steps than the
     # inner loop's, then starts from there.
-    init_weight: float = 0.0
-    outer_lr: float = 1e-5
-    lr_decay: float = 2.5e-5  # lr_t = lr / (1 + t * lr_decay), inner and outer alike
-    first_order: bool = False
+    init_weight: float = setting(0.0, "also score the initialisation itself, with this weight, so that its own output stays sane")
+    outer_lr: float = setting(1e-5)
+    lr_decay: float = setting(2.5e-5, "lr_t = lr / (1 + t * decay), inner and outer alike")
+    first_order: bool = setting(False, "first-order meta-gradient (cheaper)")
     # Not in the reference: a style predictor (predictor.py) conditions the initialisation on each
     # painting, and is meta-trained with it at `predictor_lr`.
-    predictor: bool = False
-    predictor_lr: float = 3e-4
+    predictor: bool = setting(False, "condition the initialisation on each painting with a style predictor, meta-trained with it")
+    predictor_lr: float = setting(3e-4, "Adam's learning rate for the style predictor")
     # Not in the reference: the first `warmup` iterations train the network to reproduce its
     # content (content loss alone), so that meta-training starts from a network that keeps the
     # photo rather than from noise, which a small data set and a short run cannot recover from.
-    warmup: int = 0
-    warmup_lr: float = 1e-3  # Adam's rate during the warm-up (decayed like outer_lr)
-    precision: str = "fp32"  # "bf16": autocast, 1.7x faster on AVX512-BF16 CPUs (Grams stay fp32)
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1  # of each content folder, never used in training: the evaluation photos
-    seed: int = 0
-    checkpoint_every: int = 100
+    warmup: int = setting(0, "first iterations that train the network to reproduce photos (content loss only)")
+    warmup_lr: float = setting(1e-3, "Adam's rate during the warm-up (decayed like --outer-lr)")
+    precision: str = setting("fp32", "bf16: autocast, 1.7x faster on AVX512-BF16 CPUs (Grams stay fp32)", choices=PRECISIONS)
+    val_fraction: float = setting(0.1, "of the training content, the validation content")
+    test_fraction: float = setting(0.1, "of each content folder, never used in training: the evaluation photos")
+    seed: int = setting(0)
+    checkpoint_every: int = setting(100)
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:

@@ -13,22 +13,23 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .device import autocast, check_precision
+from .device import PRECISIONS, autocast, check_precision
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
+from .options import setting
 from .vgg import VGG19
 
 
 @dataclass(frozen=True)
 class GatysConfig:
-    steps: int = 300
-    optimizer: str = "lbfgs"  # or "adam"
-    lr: float | None = None  # default: 1.0 for L-BFGS, 0.02 for Adam (pixels live in [0, 1])
-    init: str = "content"  # or "noise"
-    seed: int = 0
+    steps: int = setting(300, "optimiser steps")
+    optimizer: str = setting("lbfgs", choices=("lbfgs", "adam"))
+    lr: float | None = setting(None, "1.0 for L-BFGS, 0.02 for Adam when not given (pixels live in [0, 1])", type=float)
+    init: str = setting("content", "the canvas the pixels start from", choices=("content", "noise"))
+    seed: int = setting(0)
     # "bf16" runs VGG-19 under bfloat16 autocast (Gram matrices and losses stay float32): 1.6x
     # faster on CPUs with AVX512-BF16 (benchmarks/RESULTS.md); "auto" uses it where it is fast.
-    precision: str = "auto"
+    precision: str = setting("auto", "bf16: VGG under bfloat16 autocast; auto: bf16 where the hardware runs it fast", choices=PRECISIONS)
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,58 @@
+"""Command-line options made from the settings dataclasses, so that a setting is added in one place.
+
+A field becomes `--field-name`, typed by its default (bools become --x/--no-x), with the help and
+choices from its metadata (`setting(...)`). Options default to None: only what the user gives
+replaces the base settings (which may depend on the device), and the dataclass checks the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import Field, field, fields, replace
+from typing import Any
+
+LOSS_OPTIONS = ("content_weight", "style_weight", "tv_weight")  # the nested LossConfig's, given flat
+
+
+def setting(default: Any, help: str = "", choices: tuple[str, ...] | None = None, type: type | None = None) -> Any:
+    """A dataclass field that knows its command-line help and choices."""
+    return field(default=default, metadata={"help": help, "choices": choices, "type": type})
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _help(f: Field, default: Any, other: Any) -> str:
+    shown = f"default {default:g}" if isinstance(default, float) else f"default {default}"
+    if other is not None and other != default:
+        shown += f"; {other:g} on CUDA" if isinstance(other, float) else f"; {other} on CUDA"
+    text = f.metadata.get("help", "")
+    return (f"{text} ({shown})" if text else shown).replace("%", "%%")
+
+
+def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, ...] | None = None, cuda: Any = None) -> None:
+    """Options for `config`'s fields (all, or `names`; "loss" adds the loss weights). `cuda`: the
+    settings used on CUDA where they differ, for the help."""
+    for f in fields(config):
+        if names is not None and f.name not in names:
+            continue
+        if f.name == "loss":
+            for name in LOSS_OPTIONS:
+                parser.add_argument(_flag(name), type=float, help=f"default {getattr(config.loss, name):g}")
+            continue
+        default, other = getattr(config, f.name), getattr(cuda, f.name) if cuda is not None else None
+        if isinstance(default, bool):
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=_help(f, default, other))
+        else:
+            kind = f.metadata.get("type") or type(default)
+            parser.add_argument(_flag(f.name), type=kind, choices=f.metadata.get("choices"), help=_help(f, default, other))
+
+
+def config_from(args: argparse.Namespace, base: Any) -> Any:
+    """`base` with the options given on the command line."""
+    given = {f.name: getattr(args, f.name) for f in fields(base) if f.name != "loss" and getattr(args, f.name, None) is not None}
+    weights = {k: getattr(args, k) for k in LOSS_OPTIONS if getattr(args, k, None) is not None}
+    if weights and hasattr(base, "loss"):
+        given["loss"] = replace(base.loss, **weights)
+    return replace(base, **given)
