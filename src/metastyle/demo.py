@@ -65,7 +65,7 @@ def run_demo(
     output: str | os.PathLike | None = None,
     size: int = 512,
     config: AdaptConfig | None = None,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     report: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, float]]:
     """Adapt, stylise and compose; returns the PNG written and the seconds each stage took."""

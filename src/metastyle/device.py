@@ -7,8 +7,12 @@ import torch
 from .errors import MetastyleError
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' is CUDA when present, else the CPU; asking for CUDA without it is an error, not a fallback."""
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """'auto' is CUDA when present, else the CPU; asking for CUDA without it is an error, not a fallback.
+
+    The API takes a name or a torch.device and resolves it once, where the call enters."""
+    if isinstance(name, torch.device):
+        return name
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

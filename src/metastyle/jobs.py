@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .controls import apply_strength, check_strength, transfer_luminance
+from .controls import apply_strength, transfer_luminance
 from .errors import MetastyleError
 from .images import tensor_to_pil
 from .pipeline import render
@@ -31,7 +31,7 @@ from .transformer import TransformerNet
 # What a job stylises with: ("style", a painting's path or "builtin:NAME"), ("model", a model's path)
 # or ("mix", [(model path, weight), ...]): `network_for`'s keyword arguments.
 Source = tuple[str, Any]
-# The network a source names, adapting where needed: (source, on_step(step, steps)) -> network.
+# The network a source names, adapting where needed: (source, on_progress(step, steps)) -> network.
 Runner = Callable[[Source, Callable[[int, int], None]], TransformerNet]
 
 
@@ -63,7 +63,7 @@ class Job:
         pace = (time.monotonic() - self.first_step_at) / (self.step - 1)
         return pace * (self.steps - self.step)
 
-    def on_step(self, step: int, steps: int) -> None:
+    def on_progress(self, step: int, steps: int) -> None:
         if step == 1:
             self.first_step_at = time.monotonic()
         self.status, self.step, self.steps = "adapting", step, steps
@@ -73,7 +73,7 @@ class Job:
         if self.stylized is None:
             raise MetastyleError("the result is not ready yet")
         stylized = transfer_luminance(self.photo, self.stylized) if preserve_color else self.stylized
-        return tensor_to_pil(apply_strength(self.photo, stylized, check_strength(strength)))
+        return tensor_to_pil(apply_strength(self.photo, stylized, strength))
 
 
 class JobQueue:
@@ -149,13 +149,13 @@ class JobQueue:
         job.status, job.error = outcome
 
     def _stylize(self, job: Job) -> torch.Tensor:
-        def on_step(step: int, steps: int) -> None:
+        def on_progress(step: int, steps: int) -> None:
             if self._stopping:
                 raise Cancelled
-            job.on_step(step, steps)
+            job.on_progress(step, steps)
 
         job.status = "adapting" if job.source[0] == "style" else "stylizing"
-        network = self.runner(job.source, on_step)
+        network = self.runner(job.source, on_progress)
         job.status = "stylizing"
         with torch.inference_mode():
             return render(network, job.photo.to(next(network.parameters()).device)).cpu()

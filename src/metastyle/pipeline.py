@@ -55,17 +55,17 @@ def adapt(
     init: str | os.PathLike | None = None,
     content_dir: str | os.PathLike | None = None,
     config: AdaptConfig | None = None,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     progress: bool = False,
     kind: str = "adapted",
-    on_step: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
     vgg: VGG19 | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
     """Adapt the initialisation (`init`: a model file, "random", or None for the shipped model) to a style.
 
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU).
     Returns the network and its metadata; with `output`, also saves it as a model file.
-    `on_step(step, steps)` reports progress (the web page uses it).
+    `on_progress(step, steps)` reports progress (the web page uses it).
     """
     style_path = resolve_image(style)
     dev = resolve_device(device)
@@ -81,8 +81,8 @@ def adapt(
         def report(step: int, terms: LossTerms, _: TransformerNet) -> None:
             bar.set_postfix(content=f"{float(terms.content):.3g}", style=f"{float(terms.style):.3g}", refresh=False)
             bar.update(1)
-            if on_step is not None:
-                on_step(step, config.steps)
+            if on_progress is not None:
+                on_progress(step, config.steps)
 
         model, terms = adapt_network(model, style_image, _content_sampler(content_dir, config.size), config, vgg, on_step=report)
     info = {
@@ -109,9 +109,9 @@ def cached_adaptation(
     style: str | os.PathLike,
     init: str | os.PathLike | None,
     config: AdaptConfig,
-    device: str,
+    device: str | torch.device,
     progress: bool,
-    on_step: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> TransformerNet:
     """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
     if init is None:
@@ -125,10 +125,10 @@ def cached_adaptation(
             read_info(cached)
             if progress:
                 print(f"using the cached adaptation {cached}")
-            return load_model(cached, resolve_device(device))[0]
+            return load_model(cached, device)[0]
         except Exception:
             pass  # a damaged cache entry is adapted again
-    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_step=on_step)
+    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_progress=on_progress)
     return model
 
 
@@ -138,9 +138,9 @@ def network_for(
     style: str | os.PathLike | None = None,
     mix: str | list[tuple[str | os.PathLike, float]] | None = None,
     config: AdaptConfig | None = None,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     progress: bool = False,
-    on_step: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> TransformerNet:
     """The network that exactly one of a model (file or network), a style (adapted once with
     `config`, then cached) or a mix of models ("a.safetensors:0.7,b.safetensors:0.3") names."""
@@ -153,7 +153,7 @@ def network_for(
         return load_model(model, dev)[0]
     if mix is not None:
         return mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
-    return cached_adaptation(style, None, config or default_adapt_config(dev), device, progress, on_step).to(dev).eval()
+    return cached_adaptation(style, None, config or default_adapt_config(dev), dev, progress, on_progress).to(dev).eval()
 
 
 def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
@@ -177,7 +177,7 @@ def stylize(
     strength: float = 1.0,
     preserve_color: bool = False,
     tile: int | None = None,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     progress: bool = False,
 ) -> Image.Image:
     """Stylise one image with a model (file or network), a style (adapted once, then cached), or
@@ -186,8 +186,8 @@ def stylize(
     The result has the input's size, or `size` pixels on its longer side.
     """
     check_strength(strength)
-    network = network_for(model=model, style=style, mix=mix, device=device, progress=progress)
     dev = resolve_device(device)
+    network = network_for(model=model, style=style, mix=mix, device=dev, progress=progress)
     picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
     photo = pil_to_tensor(resize_longest(picture, size)).to(dev)
     return tensor_to_pil(render(network, photo, strength, preserve_color, tile))
