@@ -1,13 +1,16 @@
-"""Shared fixtures: a session-wide VGG-19, small test images, and a CLI runner in a subprocess."""
+"""Shared fixtures: a session-wide VGG-19, small test images, and CLI runners (in-process, and in a subprocess)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import struct
 import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -75,9 +78,33 @@ def painting(tmp_path: Path) -> Path:
     return stripes(tmp_path / "painting.png")
 
 
+class CliResult(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 @pytest.fixture
-def run_cli(tmp_path: Path):
-    """Run `python -m metastyle ARGS` as a user would; returns the CompletedProcess."""
+def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run `metastyle ARGS` in this process (cli.main, in `cwd`), capturing what it prints."""
+    from metastyle import cli
+
+    def run(*args: str, cwd: Path | None = None) -> CliResult:
+        monkeypatch.chdir(cwd or tmp_path)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as stop:  # argparse: --help, --version, usage errors
+                code = stop.code if isinstance(stop.code, int) else 1
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def run_cli_process(tmp_path: Path):
+    """Run `python -m metastyle ARGS` in a new process, as a user would: the few end-to-end checks."""
 
     def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")

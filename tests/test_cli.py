@@ -62,9 +62,10 @@ def test_bad_extension_and_device(run_cli, tmp_path, photo, painting):
     assert_clean_failure(result, "cuda:7")
 
 
-def test_gatys_writes_the_image_and_reports_losses(run_cli, tmp_path, photo, painting):
+def test_gatys_writes_the_image_and_reports_losses(run_cli_process, tmp_path, photo, painting):
+    """End to end, in a process of its own, as a user runs it."""
     out = tmp_path / "nested" / "result.webp"
-    result = run_cli("gatys", photo, painting, "-o", out, "--steps", "5", "--size", "32")
+    result = run_cli_process("gatys", photo, painting, "-o", out, "--steps", "5", "--size", "32")
     assert result.returncode == 0, result.stderr
     assert "content loss" in result.stdout and "style loss" in result.stdout
     assert f"wrote {out}" in result.stdout
@@ -94,9 +95,10 @@ def test_list_builtins(run_cli):
     assert sum(item["kind"] == "painting" for item in listed) == 174
 
 
-def test_usage_errors_exit_non_zero(run_cli):
+def test_usage_errors_exit_non_zero(run_cli, run_cli_process):
     assert run_cli().returncode == 2
     assert run_cli("gatys", "only-one-arg").returncode == 2
+    assert run_cli_process("gatys", "only-one-arg").returncode == 2
 
 
 def test_meta_train_and_stylize_set_up_errors_are_one_line(run_cli, tmp_path, photo):
