@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+import pytest
 import torch
 from PIL import Image
 
@@ -57,3 +58,23 @@ def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
     assert johnson["against"] == "Johnson 2" and johnson["pairs"] == 2
     assert johnson["style_lower"] == sum(mine[(r["style"], r["photo"])]["style_loss"] < r["style_loss"] for r in theirs)
     assert "| MetaStyle 100 | Johnson 2 | 2 |" in markdown_table(dict(results, head_to_head=[johnson]))
+
+
+def test_merge_adds_another_runs_baselines_once_and_recomputes_the_comparisons():
+    from metastyle.bench import merge
+    from metastyle.errors import MetastyleError
+
+    def row(method, steps, style, total):
+        return {"method": method, "steps": steps, "style": style, "photo": "coffee", "seconds": 1.0,
+                "content_loss": 1.0, "style_loss": total - 1.0, "total_loss": total}
+
+    ours = {"config": {"size": 64, "methods": ["MetaStyle"]}, "device": "cpu", "rows": [row("MetaStyle", 10, "a", 5.0), row("MetaStyle", 10, "b", 5.0)]}
+    baselines = {"config": {"size": 64, "methods": ["MetaStyle", "Johnson"]}, "init": "old model",
+                 "rows": [row("Johnson", 100, "a", 4.0), row("Johnson", 100, "b", 6.0), row("MetaStyle", 10, "a", 9.0)]}
+    merged = merge(ours, baselines)
+    assert len(merged["rows"]) == 4  # the other run's MetaStyle rows are not ours: left out
+    [johnson] = [h for h in merged["head_to_head"] if h["method"] == "MetaStyle 10"]
+    assert johnson["against"] == "Johnson 100" and johnson["pairs"] == 2 and johnson["total_lower"] == 1
+    assert len(merge(merged, baselines)["rows"]) == 4  # merging twice adds nothing
+    with pytest.raises(MetastyleError, match="cannot merge"):
+        merge(ours, {**baselines, "config": {"size": 128, "methods": []}})

@@ -145,13 +145,15 @@ def with_comparisons(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge(results: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Add another bench run's rows for the methods this one did not run (same pairs and size):
-    the baselines do not change with the model, so they need not be run again for each model."""
+    """Add another bench run's rows for the methods this one did not run (at the same size; a row
+    already present wins): the baselines do not change with the model, so they need not be run again."""
     if other["config"]["size"] != results["config"]["size"]:
         raise MetastyleError(f"cannot merge benches at {other['config']['size']} and {results['config']['size']} px")
     ran = set(results["config"]["methods"])
-    rows = results["rows"] + [row for row in other["rows"] if row["method"] not in ran]
-    return with_comparisons({**results, "rows": rows, "merged": other.get("init", "another run")})
+    have = {(r["method"], r["steps"], r["style"], r["photo"]) for r in results["rows"]}
+    rows = results["rows"] + [r for r in other["rows"] if r["method"] not in ran and (r["method"], r["steps"], r["style"], r["photo"]) not in have]
+    merged = results.get("merged", []) + [{"methods": sorted({r["method"] for r in other["rows"]}), "init": other.get("init")}]
+    return with_comparisons({**results, "rows": rows, "merged": merged})
 
 
 def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: TransformerNet, lite: Any | None) -> dict[str, dict[str, float]]:

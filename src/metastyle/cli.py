@@ -212,11 +212,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             bar.update(1)
 
         results = run_bench(config, device, args.init, progress)
-    if args.merge:
+    for other in args.merge or []:
         try:
-            results = merge(results, json.loads(Path(args.merge).read_text()))
+            results = merge(results, json.loads(Path(other).read_text()))
         except (OSError, ValueError, KeyError) as error:
-            raise MetastyleError(f"{args.merge}: not a bench.json to merge ({error})") from None
+            raise MetastyleError(f"{other}: not a bench.json to merge ({error})") from None
     for path in write_outputs(results, out):
         print(f"wrote {path}")
     print(Path(out / "table.md").read_text(), end="")
@@ -382,7 +382,7 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
     p.add_argument("--init", help="model to adapt (default: the shipped meta-trained model)")
-    p.add_argument("--merge", metavar="BENCH_JSON",
+    p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
     p.add_argument("--seed", type=int, default=bench.seed)
     p.add_argument("--overwrite", action="store_true")
