@@ -78,6 +78,18 @@ def painting(tmp_path: Path) -> Path:
     return stripes(tmp_path / "painting.png")
 
 
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Path, Path]:
+    """A tiny meta-training set: 3 striped paintings and 6 smooth photos of different sizes."""
+    styles, photos = tmp_path / "styles", tmp_path / "photos"
+    styles.mkdir(), photos.mkdir()
+    for i in range(3):
+        stripes(styles / f"s{i}.png", size=(24 + 8 * i, 40))
+    for i in range(6):
+        smooth_photo(photos / f"p{i}.png", size=(40, 32 + 4 * i), seed=i)
+    return styles, photos
+
+
 class CliResult(NamedTuple):
     returncode: int
     stdout: str

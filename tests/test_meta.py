@@ -9,21 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import smooth_photo, stripes
 from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.meta import MetaConfig, MetaData, Task, meta_loss, meta_train
+from metastyle.models import load_predictor
 from metastyle.transformer import TransformerNet, in_parameter_names
-
-
-@pytest.fixture
-def folders(tmp_path):
-    styles, photos = tmp_path / "styles", tmp_path / "photos"
-    styles.mkdir(), photos.mkdir()
-    for i in range(3):
-        stripes(styles / f"s{i}.png", size=(24 + 8 * i, 40))
-    for i in range(6):
-        smooth_photo(photos / f"p{i}.png", size=(40, 32 + 4 * i), seed=i)
-    return styles, photos
 
 
 TINY = MetaConfig(iters=4, size=16, style_size=32, meta_batch=2, batch=2, checkpoint_every=2, outer_lr=1e-3)
@@ -139,13 +128,17 @@ def test_meta_training_lowers_the_validation_loss(folders, tmp_path, vgg):
     assert len(lines) == 25
 
 
-def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_path):
-    straight = meta_train(*folders, tmp_path / "a", TINY)
-    meta_train(*folders, tmp_path / "b", replace(TINY, iters=2))
-    resumed = meta_train(*folders, tmp_path / "b", TINY, resume=True)
+@pytest.mark.parametrize("config", [TINY, replace(TINY, inner_steps=0, predictor=True, predictor_lr=1e-3)], ids=["algorithm-1", "amortised"])
+def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_path, config):
+    straight = meta_train(*folders, tmp_path / "a", config)
+    meta_train(*folders, tmp_path / "b", replace(config, iters=2))
+    resumed = meta_train(*folders, tmp_path / "b", config, resume=True)
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
-    assert len((tmp_path / "b" / "metrics.jsonl").read_text().splitlines()) == TINY.iters
+    assert len((tmp_path / "b" / "metrics.jsonl").read_text().splitlines()) == config.iters
+    if config.predictor:
+        a, b = (load_predictor(tmp_path / x / "model.safetensors") for x in "ab")
+        assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_a_run_folder_is_not_overwritten_without_resume(folders, tmp_path):

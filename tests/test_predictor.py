@@ -2,26 +2,13 @@
 
 from dataclasses import replace
 
-import pytest
 import torch
 
-from conftest import smooth_photo, stripes
 from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
 from metastyle.models import load_model, load_predictor, save_model
 from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, start_for, style_statistics
 from metastyle.start import load_start
 from metastyle.transformer import TransformerNet, in_parameter_names
-
-
-@pytest.fixture
-def folders(tmp_path):
-    styles, photos = tmp_path / "styles", tmp_path / "photos"
-    styles.mkdir(), photos.mkdir()
-    for i in range(3):
-        stripes(styles / f"s{i}.png", size=(24 + 8 * i, 40))
-    for i in range(6):
-        smooth_photo(photos / f"p{i}.png", size=(40, 32 + 4 * i), seed=i)
-    return styles, photos
 
 
 AMORTISED = MetaConfig(iters=4, size=16, style_size=32, meta_batch=2, batch=2, checkpoint_every=2, outer_lr=1e-3,
@@ -76,16 +63,6 @@ def test_amortised_meta_training_lowers_the_loss_and_conditions_on_the_painting(
     starts = [conditioned_parameters(model, predictor, t.statistics) for t in tasks]
     name = in_parameter_names(model)[0]
     assert not torch.allclose(starts[0][name], starts[1][name]) or not torch.allclose(starts[0][name], starts[2][name])
-
-
-def test_resume_with_a_predictor_gives_the_same_weights(folders, tmp_path):
-    straight = meta_train(*folders, tmp_path / "a", AMORTISED)
-    meta_train(*folders, tmp_path / "b", replace(AMORTISED, iters=2))
-    resumed = meta_train(*folders, tmp_path / "b", AMORTISED, resume=True)
-    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(p, q), name
-    a, b = (load_predictor(tmp_path / x / "model.safetensors") for x in "ab")
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_a_run_can_start_from_a_model_file_and_records_its_history(folders, tmp_path):
