@@ -20,16 +20,20 @@ demo: $(VENV)/.installed
 	mkdir -p outputs && cd outputs && $(abspath $(BIN))/metastyle demo
 
 # The shipped model, reproduced: meta-training on the built-in paintings and photos less the held-out
-# ones, plus the project's training photos (../shared/data/photos, which users do not have). Resumable:
-# run it again after an interruption. MODEL_CARD.md says what it does and how well the result works.
+# ones, plus the project's training photos (../shared/data/photos, which users do not have), in two
+# stages (MODEL_CARD.md): Algorithm 1 from a warm-up, then the style predictor with the body (the
+# amortised start). Resumable: run it again after an interruption. To train further, run stage 2
+# again with a larger MODEL_ITERS, or start a new stage from the shipped file with --init.
 SHARED_PHOTOS ?= ../shared/data/photos
-MODEL_ITERS ?= 1300
+STAGE1_ITERS ?= 1300
+MODEL_ITERS ?= 2000
+TRAIN_DATA = --content-dir builtin --content-dir $(SHARED_PHOTOS) --size 128 --batch 2 --precision bf16 --checkpoint-every 50 --half --resume
 model: $(VENV)/.installed
-	$(BIN)/metastyle meta-train --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/shipped \
-	  --iters $(MODEL_ITERS) --warmup 300 --size 128 --style-size 512 --meta-batch 2 --batch 2 \
-	  --precision bf16 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1 \
-	  --checkpoint-every 50 --half --resume
-	mkdir -p src/metastyle/weights && cp runs/shipped/model.safetensors src/metastyle/weights/metastyle.safetensors
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage1 --iters $(STAGE1_ITERS) --warmup 300 --style-size 512 \
+	  --meta-batch 2 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage2 --iters $(MODEL_ITERS) --init runs/stage1/model.safetensors \
+	  --style-size 256 --meta-batch 4 --inner-steps 0 --predictor --outer-lr 1e-4 --content-weight 80
+	mkdir -p src/metastyle/weights && cp runs/stage2/model.safetensors src/metastyle/weights/metastyle.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest

@@ -1,0 +1,42 @@
+"""Command-line options made from the settings dataclasses."""
+
+import argparse
+
+import pytest
+import torch
+
+from metastyle.adapt import AdaptConfig, default_adapt_config
+from metastyle.errors import MetastyleError
+from metastyle.meta import MetaConfig
+from metastyle.options import add_options, config_from
+
+
+def parser_for(config, names=None, cuda=None):
+    parser = argparse.ArgumentParser()
+    add_options(parser, config, names, cuda)
+    return parser
+
+
+def test_only_the_options_given_replace_the_base_settings():
+    base = AdaptConfig(steps=25, size=128)
+    args = parser_for(base).parse_args(["--steps", "7", "--params", "in", "--content-weight", "3"])
+    config = config_from(args, base)
+    assert (config.steps, config.params, config.size) == (7, "in", 128)
+    assert config.loss.content_weight == 3 and config.loss.style_weight == base.loss.style_weight
+    assert config_from(parser_for(base).parse_args([]), base) == base
+
+
+def test_booleans_choices_and_the_dataclass_checks():
+    parser = parser_for(MetaConfig())
+    assert config_from(parser.parse_args(["--predictor", "--inner-steps", "0"]), MetaConfig()).predictor is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--inner-params", "some"])  # not a choice: a usage error
+    with pytest.raises(MetastyleError, match="only makes sense with --predictor"):
+        config_from(parser.parse_args(["--inner-steps", "0"]), MetaConfig())
+
+
+def test_a_subset_of_options_and_the_cuda_defaults_in_the_help():
+    cpu, gpu = default_adapt_config(torch.device("cpu")), default_adapt_config(torch.device("cuda"))
+    parser = parser_for(cpu, ("steps", "batch"), cuda=gpu)
+    text = parser.format_help()
+    assert f"default {cpu.steps}; {gpu.steps} on CUDA" in text and "--lr" not in text
