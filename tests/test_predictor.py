@@ -92,3 +92,26 @@ def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg):
     conditioned = start.for_painting(painting, vgg)
     assert not torch.allclose(conditioned(photo), model(photo))
     assert load_start(tmp_path / "plain.safetensors").for_painting(painting, vgg) is not None
+
+
+def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
+    """The shipped predictor moves the start toward each painting it never saw: lower style loss
+    than the shared body alone, and different starts for different paintings."""
+    from metastyle.data import resolve_image
+    from metastyle.images import load_image
+    from metastyle.losses import PerceptualLoss
+    from metastyle.predictor import PAINTING_SIZE
+
+    start = load_start()
+    assert start.predictor is not None, "the shipped model should carry its style predictor"
+    photo = load_image(resolve_image("builtin:chelsea"), 96)
+    outputs = []
+    for name in ("wheat-field-with-cypresses", "view-of-toledo"):
+        painting = resolve_image(f"builtin:{name}")
+        loss = PerceptualLoss(vgg, load_image(painting, 192))
+        conditioned = start.for_painting(load_image(painting, PAINTING_SIZE), vgg)
+        with torch.no_grad():
+            outputs.append(conditioned(photo))
+            body = loss(start.network(photo), loss.content_targets(photo)).style
+            assert loss(outputs[-1], loss.content_targets(photo)).style < 0.9 * body, name
+    assert (outputs[0] - outputs[1]).abs().mean() > 0.02
