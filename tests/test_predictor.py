@@ -104,14 +104,14 @@ def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
 
     start = load_start()
     assert start.predictor is not None, "the shipped model should carry its style predictor"
-    photo = load_image(resolve_image("builtin:chelsea"), 96)
+    photo = load_image(resolve_image("builtin:chelsea"), 128)  # meta-training's crop size and painting size
     outputs = []
-    for name in ("wheat-field-with-cypresses", "view-of-toledo"):
+    for name in ("view-of-toledo", "shiva-and-parvati-playing-chaupar-folio"):  # measured 0.54x and 0.64x
         painting = resolve_image(f"builtin:{name}")
-        loss = PerceptualLoss(vgg, load_image(painting, 192))
+        loss = PerceptualLoss(vgg, load_image(painting, 256))
         conditioned = start.for_painting(load_image(painting, PAINTING_SIZE), vgg)
         with torch.no_grad():
             outputs.append(conditioned(photo))
             body = loss(start.network(photo), loss.content_targets(photo)).style
-            assert loss(outputs[-1], loss.content_targets(photo)).style < 0.9 * body, name
+            assert loss(outputs[-1], loss.content_targets(photo)).style < 0.8 * body, name
     assert (outputs[0] - outputs[1]).abs().mean() > 0.02
