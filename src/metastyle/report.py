@@ -86,7 +86,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
             continue
         # time 0 (MetaStyle with no adaptation) cannot sit on a log axis: drawn at 0.1 s
         xs = [max(r["seconds"], 0.1) for r in rows]
-        ax.plot(xs, [r["total_loss"] for r in rows], marker, label=method, markersize=8 if marker == "*" else 5)
+        label = f"{method} ({max(r['pairs'] for r in rows)} pairs)"
+        ax.plot(xs, [r["total_loss"] for r in rows], marker, label=label, markersize=8 if marker == "*" else 5)
         for r, x in zip(rows, xs):
             if r["steps"] is not None and method != "Gatys":
                 ax.annotate(str(r["steps"]), (x, r["total_loss"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -94,7 +95,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("seconds to a stylised photo for a new painting (adaptation, optimisation or prediction)")
     ax.set_ylabel(f"total loss (score at {results['config']['size']} px)")
-    ax.set_title(f"quality against time, {results['device']}, mean of {results['summary'][0]['pairs']} pairs")
+    ax.set_title(f"quality against time, {results['device']}, mean over each method's pairs")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
