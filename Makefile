@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 # again with a larger MODEL_ITERS, or start a new stage from the shipped file with --init.
 SHARED_PHOTOS ?= ../shared/data/photos
 STAGE1_ITERS ?= 1300
-MODEL_ITERS ?= 2000
+MODEL_ITERS ?= 2100
 TRAIN_DATA = --content-dir builtin --content-dir $(SHARED_PHOTOS) --size 128 --batch 2 --precision bf16 --checkpoint-every 50 --half --resume
 model: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage1 --iters $(STAGE1_ITERS) --warmup 300 --style-size 512 \
