@@ -40,3 +40,12 @@ def test_a_subset_of_options_and_the_cuda_defaults_in_the_help():
     parser = parser_for(cpu, ("steps", "batch"), cuda=gpu)
     text = parser.format_help()
     assert f"default {cpu.steps}; {gpu.steps} on CUDA" in text and "--lr" not in text
+
+
+def test_settings_made_in_python_are_held_to_the_same_choices():
+    with pytest.raises(MetastyleError, match="params must be one of 'all', 'in', got 'some'"):
+        AdaptConfig(params="some")
+    with pytest.raises(MetastyleError, match="inner params must be one of"):
+        MetaConfig(inner_params="everything")
+    with pytest.raises(MetastyleError, match="precision must be one of"):
+        AdaptConfig(precision="fp16")

@@ -7,7 +7,7 @@ import torch
 from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
 from metastyle.models import load_model, load_predictor, save_model
 from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, start_for, style_statistics
-from metastyle.start import load_start
+from metastyle.start import Start, load_start
 from metastyle.transformer import TransformerNet, in_parameter_names
 
 
@@ -25,14 +25,14 @@ def test_statistics_tell_paintings_apart(vgg):
     assert painting_statistics(vgg, torch.rand(1, 3, 90, 130)).shape == (1, STAT_SIZE)
 
 
-def test_a_fresh_predictor_leaves_the_start_unchanged(vgg):
+def test_a_fresh_predictor_leaves_the_start_unchanged(vgg, painting):
     torch.manual_seed(0)
     model = TransformerNet()
-    painting, photo = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 32, 32)
-    start = start_for(model, StylePredictor(), vgg, painting)
+    photo = torch.rand(1, 3, 32, 32)
+    start = start_for(model, StylePredictor(), vgg, torch.rand(1, 3, 64, 64))
     assert start is not model
     assert torch.equal(start(photo), model(photo))
-    assert start_for(model, None, vgg, painting) is model
+    assert Start(model, None, "no predictor").for_painting(painting, vgg) is model
 
 
 def test_conditioned_parameters_move_only_instance_norm_and_pass_gradients():
@@ -77,7 +77,7 @@ def test_a_run_can_start_from_a_model_file_and_records_its_history(folders, tmp_
     assert info["init"] == str(first)
 
 
-def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg):
+def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg, painting):
     torch.manual_seed(0)
     model, predictor = TransformerNet(), StylePredictor()
     torch.nn.init.normal_(predictor.head.weight, std=0.01)
@@ -88,10 +88,11 @@ def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg):
     assert torch.equal(loaded.head.weight, predictor.head.weight)
     start = load_start(tmp_path / "init.safetensors")
     assert "conditioned on the painting" in start.description
-    painting, photo = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 32, 32)
+    photo = torch.rand(1, 3, 32, 32)
     conditioned = start.for_painting(painting, vgg)
     assert not torch.allclose(conditioned(photo), model(photo))
-    assert load_start(tmp_path / "plain.safetensors").for_painting(painting, vgg) is not None
+    plain = load_start(tmp_path / "plain.safetensors")
+    assert plain.for_painting(painting, vgg) is plain.network
 
 
 def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
@@ -100,7 +101,6 @@ def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
     from metastyle.data import resolve_image
     from metastyle.images import load_image
     from metastyle.losses import PerceptualLoss
-    from metastyle.predictor import PAINTING_SIZE
 
     start = load_start()
     assert start.predictor is not None, "the shipped model should carry its style predictor"
@@ -109,7 +109,7 @@ def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
     for name in ("view-of-toledo", "shiva-and-parvati-playing-chaupar-folio"):  # measured 0.54x and 0.64x
         painting = resolve_image(f"builtin:{name}")
         loss = PerceptualLoss(vgg, load_image(painting, 256))
-        conditioned = start.for_painting(load_image(painting, PAINTING_SIZE), vgg)
+        conditioned = start.for_painting(painting, vgg)
         with torch.no_grad():
             outputs.append(conditioned(photo))
             body = loss(start.network(photo), loss.content_targets(photo)).style

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .device import PRECISIONS, autocast, check_precision
+from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .options import setting
+from .options import check_choices, setting
 from .sampling import ImageSampler
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
@@ -43,11 +43,9 @@ class AdaptConfig:
     loss: LossConfig = ADAPT_LOSS
 
     def __post_init__(self) -> None:
-        if self.params not in ("all", "in"):
-            raise MetastyleError(f"params must be 'all' or 'in', got {self.params!r}")
+        check_choices(self)
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
-        check_precision(self.precision)
 
 
 # The reference's 200 steps at 256 px take 15 minutes on two CPU cores. On the CPU the default is

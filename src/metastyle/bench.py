@@ -32,7 +32,6 @@ from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from .inference import stylize_tensor
 from .metrics import score_tensors
 from .peers import lite_peer, onnx_session
-from .predictor import PAINTING_SIZE
 from .report import head_to_head, summarise
 from .sampling import ImageSampler
 from .start import load_start
@@ -104,10 +103,10 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     shipped, johnson_start = load_start(init, config.seed), load_start("random", config.seed)
     record = _Recorder()
     for style_name, style in styles.items():
-        painting = load_image(resolve_image(f"builtin:{style_name}"), PAINTING_SIZE).to(device)
-        for method, start in (("MetaStyle", shipped.for_painting(painting, vgg)), ("Johnson", johnson_start.network)):
+        for method in ("MetaStyle", "Johnson"):
             if method not in config.methods:
                 continue
+            start = shipped.for_painting(resolve_image(f"builtin:{style_name}"), vgg) if method == "MetaStyle" else johnson_start.network
             progress(f"{method}: adapting to {style_name}")
             for steps, (seconds, network) in _adapted_snapshots(start.to(device), style, config, device, vgg).items():
                 if method == "Johnson" and steps == 0:

@@ -27,12 +27,12 @@ import torch.distributed as dist
 from torch.func import functional_call
 
 from .data import list_images, training_builtins
-from .device import PRECISIONS, autocast, check_precision
+from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .images import load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
 from .models import load_model, load_predictor, read_info
-from .options import setting
+from .options import check_choices, setting
 from .predictor import (
     VIEW_SIZE,
     StylePredictor,
@@ -94,13 +94,11 @@ class MetaConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
-        if self.inner_params not in ("in", "all"):
-            raise MetastyleError(f"inner params must be 'in' or 'all', got {self.inner_params!r}")
+        check_choices(self)
         if self.inner_steps < 0 or self.warmup < 0 or self.iters < 1 or self.checkpoint_every < 1:
             raise MetastyleError("iters and checkpoint-every must be at least 1, inner steps and warm-up at least 0")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
-        check_precision(self.precision)
 
 
 @dataclass
@@ -227,16 +225,22 @@ def _config_dict(config: MetaConfig) -> dict[str, Any]:
     return {k: v for k, v in asdict(config).items() if k not in ("iters", "checkpoint_every")}
 
 
-def _networks(config: MetaConfig, init: str | os.PathLike | None, device: torch.device) -> tuple[TransformerNet, StylePredictor | None, torch.optim.Adam]:
-    """The network (seeded, or `init`'s weights), the style predictor if the config asks for one, and their optimiser."""
+def _networks(
+    config: MetaConfig, init: str | os.PathLike | None, data: MetaData, vgg: VGG19, device: torch.device
+) -> tuple[TransformerNet, StylePredictor | None, torch.optim.Adam]:
+    """The network (seeded, or `init`'s weights), the style predictor if the config asks for one
+    (`init`'s, or a new one calibrated on the training paintings), and their optimiser."""
     with torch.random.fork_rng(devices=[]):  # a seeded initialisation, global RNG untouched
         torch.manual_seed(config.seed)
         model = TransformerNet()
         predictor = StylePredictor() if config.predictor else None
     if init is not None:
         model.load_state_dict(load_model(init)[0].state_dict())
-        if predictor is not None and (given := load_predictor(init)) is not None:
-            predictor.load_state_dict(given.state_dict())
+    given = load_predictor(init) if predictor is not None and init is not None else None
+    if given is not None:
+        predictor.load_state_dict(given.state_dict())
+    elif predictor is not None:  # each painting's first view: computed here once, used again in training
+        predictor.calibrate(torch.cat([data.statistics(i, 0, vgg, device) for i in range(len(data.style_paths))]))
     groups = [{"params": list(model.to(device).parameters()), "base_lr": config.outer_lr}]
     if predictor is not None:
         groups.append({"params": list(predictor.to(device).parameters()), "base_lr": config.predictor_lr})
@@ -274,13 +278,11 @@ def meta_train(
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     folder = RunFolder(run_dir, _config_dict(config), resume, writer=rank == 0)
     data = MetaData(style_dir, content_dir, config)
-    model, predictor, optimizer = _networks(config, init, device)
-    state = {"model": model, "optimizer": optimizer, **({"predictor": predictor} if predictor is not None else {})}
     vgg = VGG19().to(device)
+    model, predictor, optimizer = _networks(config, init, data, vgg, device)
+    state = {"model": model, "optimizer": optimizer, **({"predictor": predictor} if predictor is not None else {})}
     generator = torch.Generator().manual_seed(config.seed)
     start = folder.load(state, generator, device)
-    if predictor is not None and start == 0 and (init is None or load_predictor(init) is None):
-        predictor.calibrate(torch.cat([data.statistics(i, 0, vgg, device) for i in range(len(data.style_paths))]))
     step = _OuterStep(config, data, model, predictor, optimizer, vgg, generator, device, rank, world)
     stages = _history(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
     sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .device import PRECISIONS, autocast, check_precision
+from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .options import setting
+from .options import check_choices, setting
 from .vgg import VGG19
 
 
@@ -33,13 +33,9 @@ class GatysConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if self.steps < 0:
             raise MetastyleError(f"steps must be zero or more, got {self.steps}")
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise MetastyleError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
-        if self.init not in ("content", "noise"):
-            raise MetastyleError(f"init must be 'content' or 'noise', got {self.init!r}")
-        check_precision(self.precision)
 
 
 def gatys(

@@ -11,12 +11,23 @@ import argparse
 from dataclasses import Field, field, fields, replace
 from typing import Any
 
+from .errors import MetastyleError
+
 LOSS_OPTIONS = ("content_weight", "style_weight", "tv_weight")  # the nested LossConfig's, given flat
 
 
 def setting(default: Any, help: str = "", choices: tuple[str, ...] | None = None, type: type | None = None) -> Any:
     """A dataclass field that knows its command-line help and choices."""
     return field(default=default, metadata={"help": help, "choices": choices, "type": type})
+
+
+def check_choices(config: Any) -> None:
+    """Every field that has choices holds one of them: for settings made in Python, the check that
+    argparse makes from the same choices on the command line."""
+    for f in fields(config):
+        choices, value = f.metadata.get("choices"), getattr(config, f.name)
+        if choices and value not in choices:
+            raise MetastyleError(f"{f.name.replace('_', ' ')} must be one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
 def _flag(name: str) -> str:

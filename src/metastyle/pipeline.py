@@ -35,7 +35,6 @@ from .images import load_image, open_image, pil_to_tensor, resize_longest, tenso
 from .inference import stylize_tensor
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
-from .predictor import PAINTING_SIZE
 from .sampling import ImageSampler
 from .start import SHIPPED_MODEL, load_start
 from .tiling import AUTO_TILE_PIXELS, stylize_tiled
@@ -75,7 +74,7 @@ def adapt(
     if progress:
         print(f"initialisation: {start.description}")
     vgg = vgg if vgg is not None else VGG19().to(dev)
-    model = start.for_painting(load_image(style_path, PAINTING_SIZE).to(dev), vgg)
+    model = start.for_painting(style_path, vgg)
     with tqdm(total=config.steps, desc=kind.replace("-", " "), unit="step", disable=not progress) as bar:
 
         def report(step: int, terms: LossTerms, _: TransformerNet) -> None:

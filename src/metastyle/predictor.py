@@ -98,10 +98,8 @@ def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, sta
 
 
 @torch.no_grad()
-def start_for(model: TransformerNet, predictor: StylePredictor | None, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
-    """`model` itself without a predictor; else a copy whose InstanceNorm parameters are predicted for `painting`."""
-    if predictor is None:
-        return model
+def start_for(model: TransformerNet, predictor: StylePredictor, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
+    """A copy of `model` whose InstanceNorm parameters are predicted for `painting` (loaded at PAINTING_SIZE)."""
     predictor = predictor.to(painting.device)
     params = conditioned_parameters(model.to(painting.device), predictor, painting_statistics(vgg, painting))
     start = TransformerNet().to(painting.device)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 
+from .images import load_image
 from .models import load_model, load_predictor
-from .predictor import StylePredictor, start_for
+from .predictor import PAINTING_SIZE, StylePredictor, start_for
 from .transformer import TransformerNet
 from .vgg import VGG19
 
@@ -26,9 +27,13 @@ class Start:
     predictor: StylePredictor | None
     description: str  # one line for progress output and model metadata
 
-    def for_painting(self, painting: torch.Tensor, vgg: VGG19) -> TransformerNet:
-        """The network to adapt to `painting` (1x3xHxW, loaded at predictor.PAINTING_SIZE)."""
-        return start_for(self.network, self.predictor, vgg, painting)
+    def for_painting(self, painting: str | os.PathLike, vgg: VGG19) -> TransformerNet:
+        """The network to adapt to the painting in this file, on `vgg`'s device: the start predicted
+        for it, or without a predictor the one shared network (the file is then not read)."""
+        if self.predictor is None:
+            return self.network
+        device = next(vgg.parameters()).device
+        return start_for(self.network, self.predictor, vgg, load_image(painting, PAINTING_SIZE).to(device))
 
 
 def load_start(init: str | os.PathLike | None = None, seed: int = 0) -> Start:
