@@ -151,9 +151,9 @@ class App:
             raise MetastyleError(f"no built-in painting named {name!r}")
         return found
 
-    def _save(self, upload: UploadFile, what: str) -> Path:
-        """An upload in a folder of its own, checked to be an image, named after the original
-        (so that `cached_adaptation` names the adapted model after it and finds it again)."""
+    def _save(self, upload: UploadFile, what: str) -> tuple[Path, Image.Image]:
+        """An upload in a folder of its own, checked to be an image (returned, decoded), named after
+        the original (so that `cached_adaptation` names the adapted model after it and finds it again)."""
         name = upload.filename or what
         if (upload.size or 0) > self.max_upload_bytes:
             raise HTTPException(413, f"{name}: uploads are limited to {self.max_upload_bytes / 2**20:.1f} MB")
@@ -164,25 +164,22 @@ class App:
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)
         try:
-            open_image(path)
+            image = open_image(path)
         except MetastyleError as error:
             shutil.rmtree(path.parent)
             raise MetastyleError(f"{name}: {str(error).split(': ', 1)[-1]}") from None
-        return path
+        return path, image
 
     def _photo(self, upload: UploadFile) -> torch.Tensor:
-        path = self._save(upload, "photo")
-        try:
-            image = open_image(path)
-        finally:
-            shutil.rmtree(path.parent)  # kept in memory from here on
+        path, image = self._save(upload, "photo")
+        shutil.rmtree(path.parent)  # kept in memory from here on
         return pil_to_tensor(image if max(image.size) <= self.max_side else resize_longest(image, self.max_side))
 
     def _source(self, form: FormData) -> tuple[Source, Path | None]:
         """What the form asks to stylise with, and the folder of an uploaded painting if any."""
         style = form.get("style")
         if isinstance(style, UploadFile) and style.size:
-            path = self._save(style, "painting")
+            path, _ = self._save(style, "painting")
             return ("style", path), path.parent
         text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if text.get("mix"):
