@@ -1,5 +1,6 @@
 """Algorithm 1: the meta-gradient, training, resume and distributed equivalence."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from safetensors.torch import load_file
 
 from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.meta import MetaConfig, MetaData, Task, meta_loss, meta_train
-from metastyle.models import load_predictor
+from metastyle.models import load_predictor, read_info
 from metastyle.transformer import TransformerNet, in_parameter_names
 
 
@@ -135,7 +136,11 @@ def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_pat
     resumed = meta_train(*folders, tmp_path / "b", config, resume=True)
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
-    assert len((tmp_path / "b" / "metrics.jsonl").read_text().splitlines()) == config.iters
+    lines = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == config.iters
+    # The model's final losses take in the lines logged before the interruption too.
+    losses = read_info(tmp_path / "b" / "model.safetensors")["final_losses"]
+    assert losses == {f"val_loss (mean of last {config.iters})": pytest.approx(sum(r["val_loss"] for r in lines) / config.iters)}
     if config.predictor:
         a, b = (load_predictor(tmp_path / x / "model.safetensors") for x in "ab")
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import torch
 from .errors import MetastyleError
 from .files import atomic_path
 from .models import save_model
+
+TAIL = 100  # iterations whose mean losses go into the model's metadata
 
 
 class RunFolder:
@@ -36,6 +39,7 @@ class RunFolder:
         self.writer = writer
         self._log: Any = None
         self._board: Any = None
+        self._tails: dict[str, deque[float]] | None = None  # each loss's last TAIL values, for final_losses
 
     def load(self, modules: dict[str, Any], generator: torch.Generator, device: torch.device) -> int:
         """Restore `modules` (anything with load_state_dict) and the generator; returns the iteration to go on from."""
@@ -67,6 +71,7 @@ class RunFolder:
             self._board = _tensorboard(self.path)
         self._log.write(json.dumps(metrics) + "\n")
         self._log.flush()
+        self._remember(metrics)
         if self._board is not None:
             for name, value in metrics.items():
                 if name.endswith("_loss"):
@@ -77,12 +82,25 @@ class RunFolder:
             if stream is not None:
                 stream.close()
 
-    def final_losses(self, last: int = 100) -> dict[str, float]:
-        """Means of each logged loss over its last `last` iterations (single ones are noisy: a few styles each)."""
-        rows = [json.loads(line) for line in self.metrics.read_text().splitlines()] if self.metrics.exists() else []
-        names = sorted({k for row in rows for k in row if k.endswith("_loss")})
-        tails = {name: [row[name] for row in rows if name in row][-last:] for name in names}
-        return {f"{name} (mean of last {len(values)})": sum(values) / len(values) for name, values in tails.items()}
+    def final_losses(self) -> dict[str, float]:
+        """Means of each logged loss over its last TAIL iterations (single ones are noisy: a few styles each)."""
+        self._remember({})
+        return {f"{name} (mean of last {len(values)})": sum(values) / len(values) for name, values in sorted(self._tails.items())}
+
+    def _remember(self, metrics: dict[str, float]) -> None:
+        """Keep each loss's tail in memory: the log is read once (with a resumed run's earlier lines,
+        and `metrics` if just written), so that a checkpoint does not read the whole log again."""
+        if self._tails is None:
+            self._tails = {}
+            for line in self.metrics.read_text().splitlines() if self.metrics.exists() else []:
+                self._add(json.loads(line))
+        else:
+            self._add(metrics)
+
+    def _add(self, row: dict[str, float]) -> None:
+        for name, value in row.items():
+            if name.endswith("_loss"):
+                self._tails.setdefault(name, deque(maxlen=TAIL)).append(value)
 
     def _truncate_log(self, iteration: int) -> None:
         """Drop log lines past the checkpoint, which an interrupted run wrote and a resumed run redoes."""
