@@ -6,6 +6,7 @@ from .data import builtins, resolve_image
 from .errors import MetastyleError
 from .optimize import GatysConfig, gatys
 from .images import load_image, save_image
+from .inference import InferenceConfig, Stylizer
 from .losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
 from .meta import MetaConfig, meta_train
 from .metrics import score
@@ -17,8 +18,8 @@ from .vgg import VGG19
 from .video import stylize_video
 
 __all__ = [
-    "__version__", "AdaptConfig", "GatysConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
+    "__version__", "AdaptConfig", "GatysConfig", "InferenceConfig", "LossConfig", "MetaConfig", "MetastyleError", "PerceptualLoss", "TransformerNet",
     "VGG19", "adapt", "builtins", "content_loss", "gatys", "gram", "load_image", "load_model", "meta_train",
-    "mix_models", "resolve_image", "save_image", "save_model", "score", "style_loss", "stylize", "stylize_video",
+    "mix_models", "resolve_image", "save_image", "save_model", "score", "Stylizer", "style_loss", "stylize", "stylize_video",
     "tv_loss",
 ]

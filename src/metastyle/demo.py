@@ -25,7 +25,7 @@ from .images import (
     save_image,
     tensor_to_pil,
 )
-from .inference import stylize_tensor
+from .inference import Stylizer
 from .pipeline import adapt
 from .vgg import VGG19
 
@@ -87,7 +87,7 @@ def run_demo(
            f"from {info['init']})")
 
     tick = time.perf_counter()
-    result = stylize_tensor(network, pil_to_tensor(photo_image).to(dev))
+    result = Stylizer(network)(pil_to_tensor(photo_image).to(dev))
     if dev.type == "cuda":
         torch.cuda.synchronize()
     timings["stylize"] = time.perf_counter() - tick

@@ -25,6 +25,7 @@ from PIL import Image
 from .controls import apply_strength, transfer_luminance
 from .errors import MetastyleError
 from .images import tensor_to_pil
+from .inference import Stylizer
 from .pipeline import render
 from .transformer import TransformerNet
 
@@ -158,7 +159,7 @@ class JobQueue:
         network = self.runner(job.source, on_progress)
         job.status = "stylizing"
         with torch.inference_mode():
-            return render(network, job.photo.to(next(network.parameters()).device)).cpu()
+            return render(Stylizer(network), job.photo.to(next(network.parameters()).device)).cpu()
 
     def _forget_old(self) -> None:
         finished = [id for id, job in self.jobs.items() if job.status in ("done", "error")]

@@ -32,7 +32,7 @@ from .data import list_images, resolve_image, training_builtins
 from .device import resolve_device
 from .files import cache_dir, file_sha256
 from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
-from .inference import stylize_tensor
+from .inference import InferenceConfig, Stylizer
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
 from .sampling import ImageSampler
@@ -155,12 +155,16 @@ def network_for(
     return cached_adaptation(style, None, config or default_adapt_config(dev), dev, progress, on_progress).to(dev).eval()
 
 
-def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
+def render(stylizer: Stylizer, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
     """Stylise a 1x3xHxW tensor: whole or in tiles (`tile`: pixels; 0 never; None when over 4 MP),
     then colour preservation and strength."""
     if tile is None:
         tile = 1024 if photo.shape[-2] * photo.shape[-1] > AUTO_TILE_PIXELS else 0
-    stylized = stylize_tiled(network, photo, tile=tile, overlap=min(128, tile // 4)) if tile else stylize_tensor(network, photo)
+    if tile:
+        with stylizer.precision():
+            stylized = stylize_tiled(stylizer.network, photo, tile=tile, overlap=min(128, tile // 4)).float()
+    else:
+        stylized = stylizer(photo)
     if preserve_color:
         stylized = transfer_luminance(photo, stylized)
     return apply_strength(photo, stylized, strength)
@@ -169,24 +173,32 @@ def render(network: TransformerNet, photo: torch.Tensor, strength: float = 1.0, 
 def stylize(
     image: str | os.PathLike | Image.Image,
     *,
-    model: str | os.PathLike | TransformerNet | None = None,
+    model: str | os.PathLike | TransformerNet | Stylizer | None = None,
     style: str | os.PathLike | None = None,
     mix: str | list[tuple[str, float]] | None = None,
     size: int | None = None,
     strength: float = 1.0,
     preserve_color: bool = False,
     tile: int | None = None,
+    inference: InferenceConfig | None = None,
     device: str | torch.device = "auto",
     progress: bool = False,
 ) -> Image.Image:
-    """Stylise one image with a model (file or network), a style (adapted once, then cached), or
-    a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
+    """Stylise one image with a model (file, network or `Stylizer`), a style (adapted once, then
+    cached), or a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
 
-    The result has the input's size, or `size` pixels on its longer side.
+    The result has the input's size, or `size` pixels on its longer side. `inference` chooses the
+    precision, engine and working size; for many images pass one `Stylizer(network, inference)` as
+    `model`, so that what it compiles serves them all.
     """
     check_strength(strength)
-    dev = resolve_device(device)
-    network = network_for(model=model, style=style, mix=mix, device=dev, progress=progress)
+    if isinstance(model, Stylizer):
+        if inference is not None:
+            raise ValueError("a Stylizer has its own inference settings: give inference= or a Stylizer, not both")
+        stylizer = model
+    else:
+        network = network_for(model=model, style=style, mix=mix, device=resolve_device(device), progress=progress)
+        stylizer = Stylizer(network, inference or InferenceConfig())
     picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
-    photo = pil_to_tensor(resize_longest(picture, size)).to(dev)
-    return tensor_to_pil(render(network, photo, strength, preserve_color, tile))
+    photo = pil_to_tensor(resize_longest(picture, size)).to(stylizer.device)
+    return tensor_to_pil(render(stylizer, photo, strength, preserve_color, tile))

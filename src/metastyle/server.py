@@ -47,6 +47,7 @@ from .errors import MetastyleError
 from .images import open_image, pil_to_tensor, resize_longest, tensor_to_pil
 from .jobs import Job, JobQueue, QueueFull, Source
 from .models import load_model, read_info
+from .inference import Stylizer
 from .pipeline import adapted_dir, network_for, render
 from .transformer import TransformerNet
 from .webguard import BoundedBody, SameOrigin
@@ -97,7 +98,7 @@ def model_thumbnail(path: Path, stamp: int) -> bytes:
         return image_thumbnail(painting.path, painting.path.stat().st_mtime_ns)
     sample = next((b for b in builtin_photos() if b.name == "chelsea"), builtin_photos()[0])
     with torch.inference_mode():
-        swatch = render(load_model(path)[0], pil_to_tensor(resize_longest(open_image(sample.path), 160)))
+        swatch = render(Stylizer(load_model(path)[0]), pil_to_tensor(resize_longest(open_image(sample.path), 160)))
     return jpeg(tensor_to_pil(swatch))
 
 

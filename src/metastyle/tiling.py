@@ -27,14 +27,14 @@ def _norm_statistics(model: nn.Module, stats: dict[str, tuple[torch.Tensor, torc
 
     def recorder(name: str):
         def hook(module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> None:
-            x = inputs[0]
+            x = inputs[0].float()  # statistics in float32 even under bf16 autocast
             stats[name] = (x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True))
         return hook
 
     def imposer(name: str):
         def hook(module: nn.InstanceNorm2d, inputs: tuple[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
             mean, var = stats[name]
-            normalised = (inputs[0] - mean) * torch.rsqrt(var + module.eps)
+            normalised = (inputs[0].float() - mean) * torch.rsqrt(var + module.eps)
             return normalised * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)
         return hook
 

@@ -73,7 +73,8 @@ class TransformerNet(nn.Module):
         rows = torch.where(reflect, reflected_rows, rows.clamp(max=h - 1))
         cols = torch.where(reflect, reflected_cols, cols.clamp(max=w - 1))
         padded = image.index_select(-2, rows).index_select(-1, cols)
-        return torch.sigmoid(self.net(padded))[..., :h, :w]
+        # The sigmoid in float32: under bf16 autocast its output would come in steps of up to 2/255.
+        return torch.sigmoid(self.net(padded).float())[..., :h, :w]
 
 
 def in_parameter_names(model: nn.Module) -> list[str]:
