@@ -47,8 +47,10 @@ def mix_models(pairs: list[tuple[str | os.PathLike | TransformerNet, float]], de
         raise MetastyleError("--mix needs at least one model")
     networks = [(m if isinstance(m, TransformerNet) else load_model(m)[0], w) for m, w in pairs]
     states = [(n.state_dict(), w) for n, w in networks]
+    if len({n.width for n, _ in networks}) > 1:
+        raise MetastyleError("--mix needs models of one size (a small model cannot mix with a full one)")
     mixed = {k: sum(w * state[k].float() for state, w in states) for k in states[0][0]}
-    model = TransformerNet()
+    model = TransformerNet(networks[0][0].width)
     model.load_state_dict(mixed)
     return model.to(device).eval()
 

@@ -41,7 +41,7 @@ from .predictor import (
 )
 from .runfolder import RunFolder
 from .sampling import ImageSampler, split_holdout
-from .transformer import TransformerNet, in_parameter_names
+from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
 from .vgg import VGG19
 
 
@@ -230,12 +230,13 @@ def _networks(
 ) -> tuple[TransformerNet, StylePredictor | None, torch.optim.Adam]:
     """The network (seeded, or `init`'s weights), the style predictor if the config asks for one
     (`init`'s, or a new one calibrated on the training paintings), and their optimiser."""
+    given = load_model(init)[0] if init is not None else None
     with torch.random.fork_rng(devices=[]):  # a seeded initialisation, global RNG untouched
         torch.manual_seed(config.seed)
-        model = TransformerNet()
-        predictor = StylePredictor() if config.predictor else None
-    if init is not None:
-        model.load_state_dict(load_model(init)[0].state_dict())
+        model = TransformerNet(given.width if given is not None else WIDTH)
+        predictor = StylePredictor(in_parameter_count(model)) if config.predictor else None
+    if given is not None:  # its width too: a small model (distill.py) trains on as a small one
+        model.load_state_dict(given.state_dict())
     given = load_predictor(init) if predictor is not None and init is not None else None
     if given is not None:
         predictor.load_state_dict(given.state_dict())
@@ -247,7 +248,7 @@ def _networks(
     return model, predictor, torch.optim.Adam(groups, lr=config.outer_lr)
 
 
-def _history(init: str | os.PathLike | None) -> list[dict[str, Any]]:
+def training_stages(init: str | os.PathLike | None) -> list[dict[str, Any]]:
     """The training stages the starting model went through (the model card counts them)."""
     if init is None:
         return []
@@ -284,7 +285,7 @@ def meta_train(
     generator = torch.Generator().manual_seed(config.seed)
     start = folder.load(state, generator, device)
     step = _OuterStep(config, data, model, predictor, optimizer, vgg, generator, device, rank, world)
-    stages = _history(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
+    stages = training_stages(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
     sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}
     info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config), "data": sources,
             "init": str(init) if init is not None else "random", "stages": stages,

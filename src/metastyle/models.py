@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from .errors import MetastyleError
 from .files import atomic_path
 from .predictor import PREFIX, StylePredictor
-from .transformer import TransformerNet
+from .transformer import TransformerNet, width_of
 from .version import __version__
 
 FORMAT = "metastyle-transformer-v1"
@@ -69,10 +69,10 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
         state = load_file(str(path))
     except Exception:
         raise MetastyleError(f"{path}: the model file is corrupt or truncated") from None
-    model = TransformerNet()
     try:
+        model = TransformerNet(width_of(state))
         model.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith(PREFIX)})
-    except RuntimeError:
+    except (KeyError, IndexError, RuntimeError):
         raise MetastyleError(f"{path}: the weights do not fit the transformation network (damaged file?)") from None
     return model.to(device).eval(), info
 

@@ -58,7 +58,8 @@ def painting_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
 
 
 class StylePredictor(nn.Module):
-    """Painting statistics -> offsets of the InstanceNorm parameters of a `TransformerNet`."""
+    """Painting statistics -> offsets of the InstanceNorm parameters of a `TransformerNet`
+    (`outputs`: their number, `in_parameter_count(network)`)."""
 
     def __init__(self, outputs: int = 2 * 1600, hidden: int = 256, bottleneck: int = 100):
         super().__init__()
@@ -102,6 +103,6 @@ def start_for(model: TransformerNet, predictor: StylePredictor, vgg: VGG19, pain
     """A copy of `model` whose InstanceNorm parameters are predicted for `painting` (loaded at PAINTING_SIZE)."""
     predictor = predictor.to(painting.device)
     params = conditioned_parameters(model.to(painting.device), predictor, painting_statistics(vgg, painting))
-    start = TransformerNet().to(painting.device)
+    start = TransformerNet(model.width).to(painting.device)
     start.load_state_dict({**model.state_dict(), **params})
     return start

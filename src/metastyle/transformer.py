@@ -41,20 +41,27 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+WIDTH = 32  # Johnson et al.'s first layer
+
+
 class TransformerNet(nn.Module):
     MULTIPLE = 4  # two stride-2 downsamplings
     MIN_SIDE = 8  # the 9x9 reflection pad needs more than 4 pixels; the 3x3 pads after /4 need 2
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = WIDTH) -> None:
+        """`width`: the first layer's channels (32 in Johnson's network); the others scale with it,
+        so half the width is a quarter of the arithmetic (the small shipped model, `start.SMALL_MODEL`)."""
         super().__init__()
+        self.width = width
+        c = width
         self.net = nn.Sequential(
-            ConvNormReLU(3, 32, 9),
-            ConvNormReLU(32, 64, 3, stride=2),
-            ConvNormReLU(64, 128, 3, stride=2),
-            *[ResidualBlock(128) for _ in range(5)],
-            ConvNormReLU(128, 64, 3, upsample=True),
-            ConvNormReLU(64, 32, 3, upsample=True),
-            ConvLayer(32, 3, 9),
+            ConvNormReLU(3, c, 9),
+            ConvNormReLU(c, 2 * c, 3, stride=2),
+            ConvNormReLU(2 * c, 4 * c, 3, stride=2),
+            *[ResidualBlock(4 * c) for _ in range(5)],
+            ConvNormReLU(4 * c, 2 * c, 3, upsample=True),
+            ConvNormReLU(2 * c, c, 3, upsample=True),
+            ConvLayer(c, 3, 9),
         )
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -85,6 +92,16 @@ def in_parameter_names(model: nn.Module) -> list[str]:
         if isinstance(module, nn.InstanceNorm2d)
         for param_name, _ in module.named_parameters(recurse=False)
     ]
+
+
+def in_parameter_count(model: nn.Module) -> int:
+    params = dict(model.named_parameters())
+    return sum(params[name].numel() for name in in_parameter_names(model))
+
+
+def width_of(state: dict[str, torch.Tensor]) -> int:
+    """The width of the network whose weights these are: the first convolution's output channels."""
+    return state["net.0.0.1.weight"].shape[0]
 
 
 def count_parameters(model: nn.Module) -> int:
