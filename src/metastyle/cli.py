@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from .data import (
     resolve_image,
 )
 from .device import resolve_device
+from .distill import DistillConfig, distill
 from .errors import MetastyleError
 from .images import check_output_path, load_image, save_image
 from .inference import InferenceConfig, Stylizer
@@ -164,25 +166,42 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_meta_train(args: argparse.Namespace) -> int:
-    config = config_from(args, MetaConfig())
-    rank0 = int(os.environ.get("RANK", "0")) == 0
-    bars: list[tqdm] = []  # made at the first iteration, so set-up errors stay one clean line
+@contextlib.contextmanager
+def _iteration_bar(total: int, desc: str, shown: bool = True) -> Iterator[Callable[[int, dict[str, float]], None]]:
+    """A progress bar fed by a training loop's `on_iteration`, made at the first iteration so that
+    set-up errors stay one clean line."""
+    bars: list[tqdm] = []
 
     def on_iteration(it: int, metrics: dict[str, float]) -> None:
         if not bars:
-            bars.append(tqdm(total=config.iters, initial=it - 1, desc="meta-train", unit="it", file=sys.stderr, disable=not rank0))
+            bars.append(tqdm(total=total, initial=it - 1, desc=desc, unit="it", file=sys.stderr, disable=not shown))
         bars[0].update(it - bars[0].n)
         bars[0].set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if k.endswith("_loss")})
 
     try:
-        meta_train(args.style_dir or ["builtin"], args.content_dir or ["builtin"], args.output, config, resolve_device(args.device), args.resume,
-                   on_iteration, half=args.half, init=args.init)
+        yield on_iteration
     finally:
         for bar in bars:
             bar.close()
+
+
+def _cmd_meta_train(args: argparse.Namespace) -> int:
+    config = config_from(args, MetaConfig())
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    with _iteration_bar(config.iters, "meta-train", rank0) as on_iteration:
+        meta_train(args.style_dir or ["builtin"], args.content_dir or ["builtin"], args.output, config, resolve_device(args.device), args.resume,
+                   on_iteration, half=args.half, init=args.init)
     if rank0:
         print(f"wrote {Path(args.output) / 'model.safetensors'}")
+    return 0
+
+
+def _cmd_distill(args: argparse.Namespace) -> int:
+    config = config_from(args, DistillConfig())
+    with _iteration_bar(config.iters, "distill") as on_iteration:
+        distill(args.style_dir or ["builtin"], args.content_dir or ["builtin"], args.output, config, args.init, resolve_device(args.device),
+                args.resume, on_iteration, half=args.half)
+    print(f"wrote {Path(args.output) / 'model.safetensors'}")
     return 0
 
 
@@ -276,20 +295,34 @@ def _gatys_command(commands: Any) -> None:
     p.set_defaults(func=_cmd_gatys)
 
 
-def _meta_train_command(commands: Any) -> None:
-    p = commands.add_parser("meta-train", help="meta-train the initialisation (Algorithm 1); works under torchrun")
+def _training_command(commands: Any, name: str, help: str, init_help: str) -> argparse.ArgumentParser:
+    """What meta-train and distill share: the data, the run folder, the starting file."""
+    p = commands.add_parser(name, help=help)
     p.add_argument("--style-dir", action="append",
                    help="folder of style images, or 'builtin' (default): the built-in paintings less the 25 held out; repeatable")
     p.add_argument("--content-dir", action="append",
                    help="folder of content photos, or 'builtin' (default): the built-in photos less the 3 held out; repeatable. "
                         "Each folder loses a seeded 10%% for testing, then 10%% of the rest is the validation content")
     p.add_argument("-o", "--output", required=True, help="run folder: checkpoint.pt, metrics.jsonl, model.safetensors")
-    p.add_argument("--init", help="start from this model file's weights instead of a random network")
-    add_options(p, MetaConfig())
+    p.add_argument("--init", help=init_help)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--half", action="store_true", help="write model.safetensors in float16 (half the size, as shipped)")
     _add_device(p)
+    return p
+
+
+def _meta_train_command(commands: Any) -> None:
+    p = _training_command(commands, "meta-train", "meta-train the initialisation (Algorithm 1); works under torchrun",
+                          "start from this model file's weights instead of a random network")
+    add_options(p, MetaConfig())
     p.set_defaults(func=_cmd_meta_train)
+
+
+def _distill_command(commands: Any) -> None:
+    p = _training_command(commands, "distill", "teach a small start (a quarter of the arithmetic) from a full one with a style predictor",
+                          "the teacher: a model file with a style predictor (default: the shipped model)")
+    add_options(p, DistillConfig())
+    p.set_defaults(func=_cmd_distill)
 
 
 ADAPT_OPTIONS = ("steps", "lr", "batch", "size", "style_size", "params", "seed", "precision", "loss")
@@ -303,7 +336,8 @@ def _adapt_commands(commands: Any) -> None:
         p.add_argument("style", help="style image path or builtin:NAME")
         p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
         if name == "adapt":
-            p.add_argument("--init", help="initial model file (default: the shipped meta-trained model)")
+            p.add_argument("--init", help="initial model file, or 'small' for the shipped small model (4x faster to stylise with; "
+                                          "default: the shipped meta-trained model)")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
         add_options(p, cpu, ADAPT_OPTIONS, cuda=gpu)
         p.add_argument("--overwrite", action="store_true")
@@ -419,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metastyle", description="Neural style transfer for any painting.")
     parser.add_argument("--version", action="version", version=f"metastyle {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_gatys_command, _meta_train_command, _adapt_commands, _stylize_commands, _serve_command, _demo_command,
+    for add in (_gatys_command, _meta_train_command, _distill_command, _adapt_commands, _stylize_commands, _serve_command, _demo_command,
                 _bench_command, _small_commands):
         add(commands)
     return parser
