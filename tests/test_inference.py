@@ -120,3 +120,27 @@ def test_work_shape() -> None:
 def test_settings_are_checked(settings: dict, message: str) -> None:
     with pytest.raises(MetastyleError, match=message):
         InferenceConfig(**settings)
+
+
+def test_stylize_takes_the_engine_settings_and_refuses_bad_ones(run_cli, tmp_path, network):
+    from conftest import smooth_photo
+    from metastyle.models import save_model
+
+    model = save_model(network, tmp_path / "m.safetensors", {"kind": "adapted"})
+    photo = smooth_photo(tmp_path / "p.png", size=(64, 48))
+    result = run_cli("stylize", photo, "-o", tmp_path / "out.png", "--model", model, "--precision", "fp32", "--engine", "eager",
+                     "--work-size", "32")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+    assert Image.open(tmp_path / "out.png").size == (64, 48)
+    result = run_cli("stylize", photo, "-o", tmp_path / "bad.png", "--model", model, "--work-size", "3")
+    assert result.returncode == 1 and result.stderr.strip() == "metastyle: error: work size must be 0 (off) or at least 8 pixels, got 3"
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_the_shipped_small_start_is_a_quarter_network_with_a_predictor():
+    from metastyle.start import load_start
+
+    small = load_start("small")
+    assert small.network.width == 16 and small.predictor is not None
+    assert "conditioned on the painting" in small.description

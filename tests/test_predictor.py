@@ -115,3 +115,18 @@ def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
             body = loss(start.network(photo), loss.content_targets(photo)).style
             assert loss(outputs[-1], loss.content_targets(photo)).style < 0.8 * body, name
     assert (outputs[0] - outputs[1]).abs().mean() > 0.02
+
+
+def test_a_run_stopped_early_records_how_far_it_went(folders, tmp_path):
+    import pytest
+
+    from metastyle.models import read_info
+
+    def stop(it, metrics):
+        if it == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        meta_train(*folders, tmp_path / "run", replace(AMORTISED, iters=10, checkpoint_every=2), on_iteration=stop)
+    info = read_info(tmp_path / "run" / "model.safetensors")
+    assert info["iterations"] == 2 and info["stages"][-1]["iterations"] == 2

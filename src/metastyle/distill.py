@@ -123,7 +123,7 @@ def distill(
             folder.log(metrics)
             if (it + 1) % config.checkpoint_every == 0 or it + 1 == config.iters:
                 folder.save(state, generator, it + 1)
-                folder.save_model(student, {**info, "iterations": it + 1}, half, predictor)
+                folder.save_model(student, info, it + 1, half, predictor)
             if on_iteration is not None:
                 on_iteration(it + 1, metrics)
     finally:

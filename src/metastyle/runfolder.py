@@ -62,8 +62,14 @@ class RunFolder:
         with atomic_path(self.checkpoint) as tmp:
             torch.save(state, tmp)
 
-    def save_model(self, model: torch.nn.Module, info: dict[str, Any], half: bool, predictor: torch.nn.Module | None) -> Path:
-        return save_model(model, self.path / "model.safetensors", {**info, "final_losses": self.final_losses()}, half=half, predictor=predictor)
+    def save_model(self, model: torch.nn.Module, info: dict[str, Any], iteration: int, half: bool, predictor: torch.nn.Module | None) -> Path:
+        """The model after `iteration` iterations; `info["stages"]`, if any, ends with this run's
+        stage, which is given the same count (a run stopped early says how far it went)."""
+        stages = info.get("stages")
+        if stages:
+            stages = stages[:-1] + [{**stages[-1], "iterations": iteration}]
+        info = {**info, "iterations": iteration, **({"stages": stages} if stages else {}), "final_losses": self.final_losses()}
+        return save_model(model, self.path / "model.safetensors", info, half=half, predictor=predictor)
 
     def log(self, metrics: dict[str, float]) -> None:
         if self._log is None:
