@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import pytest
 import torch
 
 from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
@@ -95,14 +96,15 @@ def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg, pa
     assert plain.for_painting(painting, vgg) is plain.network
 
 
-def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
-    """The shipped predictor moves the start toward each painting it never saw: lower style loss
+@pytest.mark.parametrize("shipped", ["full", "small"])
+def test_the_shipped_starts_are_conditioned_on_held_out_paintings(vgg, shipped):
+    """The shipped predictors move the start toward each painting they never saw: lower style loss
     than the shared body alone, and different starts for different paintings."""
     from metastyle.data import resolve_image
     from metastyle.images import load_image
     from metastyle.losses import PerceptualLoss
 
-    start = load_start()
+    start = load_start(shipped)
     assert start.predictor is not None, "the shipped model should carry its style predictor"
     photo = load_image(resolve_image("builtin:chelsea"), 128)  # meta-training's crop size and painting size
     outputs = []
@@ -118,8 +120,6 @@ def test_the_shipped_start_is_conditioned_on_held_out_paintings(vgg):
 
 
 def test_a_run_stopped_early_records_how_far_it_went(folders, tmp_path):
-    import pytest
-
     from metastyle.models import read_info
 
     def stop(it, metrics):

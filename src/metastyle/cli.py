@@ -336,8 +336,8 @@ def _adapt_commands(commands: Any) -> None:
         p.add_argument("style", help="style image path or builtin:NAME")
         p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
         if name == "adapt":
-            p.add_argument("--init", help="initial model file, or 'small' for the shipped small model (4x faster to stylise with; "
-                                          "default: the shipped meta-trained model)")
+            p.add_argument("--init", help="initial model file, 'small' (the shipped small model) or 'full' (the shipped full one); "
+                                          "default: small on the CPU, full on CUDA")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
         add_options(p, cpu, ADAPT_OPTIONS, cuda=gpu)
         p.add_argument("--overwrite", action="store_true")
@@ -419,7 +419,7 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--timing-sizes", type=_int_list, default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
-    p.add_argument("--init", help="model to adapt (default: the shipped meta-trained model)")
+    p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")
     p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
     p.add_argument("--seed", type=int, default=bench.seed)

@@ -36,7 +36,7 @@ from .inference import InferenceConfig, Stylizer
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
 from .sampling import ImageSampler
-from .start import SHIPPED_MODEL, load_start
+from .start import load_start, shipped_start
 from .tiling import AUTO_TILE_PIXELS, stylize_tiled
 from .transformer import TransformerNet
 from .vgg import VGG19
@@ -60,7 +60,8 @@ def adapt(
     on_progress: Callable[[int, int], None] | None = None,
     vgg: VGG19 | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
-    """Adapt the initialisation (`init`: a model file, "random", or None for the shipped model) to a style.
+    """Adapt the initialisation (`init`: a model file, "small", "random", or None for the shipped
+    start of the device, `start.shipped_start`) to a style.
 
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU).
     Returns the network and its metadata; with `output`, also saves it as a model file.
@@ -70,7 +71,7 @@ def adapt(
     dev = resolve_device(device)
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
-    start = load_start(init, config.seed)
+    start = load_start(init if init is not None else shipped_start(dev), config.seed)
     if progress:
         print(f"initialisation: {start.description}")
     vgg = vgg if vgg is not None else VGG19().to(dev)
@@ -114,7 +115,8 @@ def cached_adaptation(
 ) -> TransformerNet:
     """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
     if init is None:
-        init = SHIPPED_MODEL if SHIPPED_MODEL.is_file() else "random"
+        init = shipped_start(resolve_device(device))
+        init = init if init.is_file() else "random"
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
     key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config)], sort_keys=True).encode()).hexdigest()

@@ -23,6 +23,13 @@ SHIPPED_MODEL = Path(__file__).with_name("weights") / "metastyle.safetensors"
 SMALL_MODEL = SHIPPED_MODEL.with_name("metastyle-small.safetensors")
 
 
+def shipped_start(device: torch.device) -> Path:
+    """The start that adaptation uses by default: the small model on the CPU, where at the CPU budget
+    (25 steps) it scored level with the full one on 75 held-out pairs and its networks stylise 3-4x
+    faster (benchmarks/RESULTS.md, "The small model"); the full one on CUDA, with the reference budget."""
+    return SMALL_MODEL if device.type == "cpu" and SMALL_MODEL.is_file() else SHIPPED_MODEL
+
+
 @dataclass
 class Start:
     network: TransformerNet
@@ -39,12 +46,11 @@ class Start:
 
 
 def load_start(init: str | os.PathLike | None = None, seed: int = 0) -> Start:
-    """`init` is a model file, "random" (Johnson et al.'s start), "small" (the shipped small model),
-    or None for the shipped model."""
+    """`init` is a model file, "random" (Johnson et al.'s start), "small" or "full" (the shipped
+    small or full model), or None for the full one."""
     if init is None and SHIPPED_MODEL.is_file():
         init = SHIPPED_MODEL
-    if str(init) == "small":
-        init = SMALL_MODEL
+    init = {"small": SMALL_MODEL, "full": SHIPPED_MODEL}.get(str(init), init)
     if init is None or str(init) == "random":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
