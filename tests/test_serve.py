@@ -21,15 +21,17 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import smooth_photo, stripes
 from metastyle.adapt import AdaptConfig
 from metastyle.errors import MetastyleError
 from metastyle.files import cache_dir
-from metastyle.models import save_model
+from metastyle.models import load_model, save_model
 from metastyle.pipeline import adapted_dir
 from metastyle.server import App, make_server
+from metastyle.start import shipped_start
 from metastyle.transformer import TransformerNet
 from metastyle.vgg import WEIGHTS_SHA256, load_weights
 
@@ -216,9 +218,11 @@ def test_photo_gallery_progress_strength_colour_and_download(browser, serve, tmp
 
 def test_upload_a_painting_then_reuse_and_mix_adapted_styles(browser, serve, tmp_path):
     url, app = serve()
-    # Adapted earlier, e.g. by `stylize --style` (an untrained network here: the page cannot tell).
+    # Adapted earlier, e.g. by `stylize --style` (an untrained network here: the page cannot tell),
+    # from the same shipped start as the page's adaptation (mixing needs networks of one width).
     info = {"kind": "adapted", "style": "builtin:irises", "steps": 15}
-    save_model(TransformerNet(), adapted_dir() / "irises-0123456789abcdef.safetensors", info)
+    width = load_model(shipped_start(torch.device("cpu")))[0].width
+    save_model(TransformerNet(width), adapted_dir() / "irises-0123456789abcdef.safetensors", info)
     page = browser.new_page()
     polls = record_polls(page)
     page.goto(url)
