@@ -6,8 +6,12 @@ the width is a quarter of the arithmetic. Its start is taught here by the shippe
 paintings and photo crops, the small network with its own style predictor learns to reproduce the
 output of the full network's predicted start (mean squared error in pixels, no VGG in the loop,
 so an iteration is cheap). The small predictor starts from the full one's statistics encoder; only
-its head, for the small network's InstanceNorm parameters, is new. `adapt --init small` then refines
-the small start to a painting with the usual perceptual loss, as for the full model.
+its head, for the small network's InstanceNorm parameters, is new.
+
+Distillation alone leaves a washed-out start (pixel MSE averages the teacher's strokes away; 25
+adaptation steps from it scored 1.14x the full model's total); `make small` then trains it with
+the full model's stage-2 objective (`meta-train --init`), after which it scores level with the full
+model (benchmarks/RESULTS.md, "Real time on a plain CPU").
 """
 
 from __future__ import annotations
@@ -64,10 +68,10 @@ def distill_loss(student: TransformerNet, student_predictor: StylePredictor, tea
 
 def _student(teacher: Start, config: DistillConfig, device: torch.device) -> tuple[TransformerNet, StylePredictor]:
     """A seeded small network, and a predictor with the teacher's encoder and a new (zero) head."""
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # seeded, global RNG untouched
         torch.manual_seed(config.seed)
         student = TransformerNet(config.width)
-    predictor = StylePredictor(in_parameter_count(student))
+        predictor = StylePredictor(in_parameter_count(student))
     predictor.load_state_dict({k: v for k, v in teacher.predictor.state_dict().items() if not k.startswith("head.")}, strict=False)
     return student.to(device), predictor.to(device)
 

@@ -1,6 +1,6 @@
 """Running a style network on photos, fast: the precision and the engine, chosen once and reused.
 
-Measured on 2 CPU cores (benchmarks/RESULTS.md, "Stylisation speed on the CPU"):
+Measured on 2 CPU cores (benchmarks/RESULTS.md, "Real time on a plain CPU"):
 - bf16 autocast halves fp32's time where the CPU has AVX512-BF16 (the final sigmoid stays float32,
   so the output has no bf16 steps); "auto" uses it where it is fast.
 - torch.compile (inductor, one static graph per image size) halves the bf16 time again, but each
@@ -80,8 +80,8 @@ class Stylizer:
             try:
                 return self._compiled_network()(x)
             except Exception as error:  # no C++ compiler, an unsupported platform: inductor's errors share no base
-                warnings.warn(f"torch.compile failed ({str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}); "
-                              "running without it", stacklevel=2)
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                warnings.warn(f"torch.compile failed ({reason}); running without it", stacklevel=2)
                 self.config = replace(self.config, engine="eager")
         return self.network(x)
 

@@ -60,8 +60,8 @@ def adapt(
     on_progress: Callable[[int, int], None] | None = None,
     vgg: VGG19 | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
-    """Adapt the initialisation (`init`: a model file, "small", "random", or None for the shipped
-    start of the device, `start.shipped_start`) to a style.
+    """Adapt the initialisation (`init`: a model file, "small", "full", "random", or None for the
+    shipped start of the device, `start.shipped_start`) to a style.
 
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU).
     Returns the network and its metadata; with `output`, also saves it as a model file.

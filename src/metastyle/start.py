@@ -25,8 +25,9 @@ SMALL_MODEL = SHIPPED_MODEL.with_name("metastyle-small.safetensors")
 
 def shipped_start(device: torch.device) -> Path:
     """The start that adaptation uses by default: the small model on the CPU, where at the CPU budget
-    (25 steps) it scored level with the full one on 75 held-out pairs and its networks stylise 3-4x
-    faster (benchmarks/RESULTS.md, "The small model"); the full one on CUDA, with the reference budget."""
+    (25 steps) it scored level with the full one on 75 held-out pairs and its networks stylise 2.8x
+    faster (benchmarks/RESULTS.md, "Real time on a plain CPU"); the full one on CUDA, with the
+    reference budget."""
     return SMALL_MODEL if device.type == "cpu" and SMALL_MODEL.is_file() else SHIPPED_MODEL
 
 
