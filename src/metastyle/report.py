@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +126,16 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
 
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
-    """bench.json, table.md, tradeoff.png and grid.png in `out_dir`."""
+    """bench.json, table.md, grid.png and, with matplotlib (the `bench` extra), tradeoff.png in `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "table.md", out / "tradeoff.png", out / "grid.png"]
+    paths = [out / "bench.json", out / "table.md", out / "grid.png"]
     paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
     paths[1].write_text(markdown_table(results))
-    plot(results, paths[2])
-    grid(results, paths[3])
-    return paths
+    grid(results, paths[2])
+    try:
+        plot(results, out / "tradeoff.png")
+    except ImportError:
+        warnings.warn("tradeoff.png not drawn: the plot needs matplotlib (pip install 'metastyle[bench]')", stacklevel=2)
+        return paths
+    return [*paths, out / "tradeoff.png"]
