@@ -30,7 +30,7 @@ from .errors import MetastyleError
 from .meta import VIEWS, MetaConfig, MetaData, Source, training_stages
 from .options import check_choices, setting
 from .predictor import StylePredictor, conditioned_parameters
-from .runfolder import RunFolder
+from .runfolder import RunFolder, checkpoint_due
 from .start import SHIPPED_MODEL, Start, load_start
 from .transformer import TransformerNet, in_parameter_count
 from .vgg import VGG19
@@ -125,9 +125,8 @@ def distill(
             optimizer.step()
             metrics = {"iteration": it + 1, "distill_loss": loss.item(), "seconds": time.perf_counter() - tick}
             folder.log(metrics)
-            if (it + 1) % config.checkpoint_every == 0 or it + 1 == config.iters:
-                folder.save(state, generator, it + 1)
-                folder.save_model(student, info, it + 1, half, predictor)
+            if checkpoint_due(it + 1, config.checkpoint_every, config.iters):
+                folder.write_checkpoint(it + 1, state, generator, student, info, half, predictor)
             if on_iteration is not None:
                 on_iteration(it + 1, metrics)
     finally:

@@ -39,7 +39,7 @@ from .predictor import (
     conditioned_parameters,
     style_statistics,
 )
-from .runfolder import RunFolder
+from .runfolder import RunFolder, checkpoint_due
 from .sampling import ImageSampler, split_holdout
 from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
 from .vgg import VGG19
@@ -237,9 +237,9 @@ def _networks(
         predictor = StylePredictor(in_parameter_count(model)) if config.predictor else None
     if given is not None:  # its width too: a small model (distill.py) trains on as a small one
         model.load_state_dict(given.state_dict())
-    given = load_predictor(init) if predictor is not None and init is not None else None
-    if given is not None:
-        predictor.load_state_dict(given.state_dict())
+    given_predictor = load_predictor(init) if predictor is not None and init is not None else None
+    if given_predictor is not None:
+        predictor.load_state_dict(given_predictor.state_dict())
     elif predictor is not None:  # each painting's first view: computed here once, used again in training
         predictor.calibrate(torch.cat([data.statistics(i, 0, vgg, device) for i in range(len(data.style_paths))]))
     groups = [{"params": list(model.to(device).parameters()), "base_lr": config.outer_lr}]
@@ -295,9 +295,8 @@ def meta_train(
             metrics = step(it)
             if rank == 0:
                 folder.log(metrics)
-                if (it + 1) % config.checkpoint_every == 0 or it + 1 == config.iters:
-                    folder.save(state, generator, it + 1)
-                    folder.save_model(model, info, it + 1, half, predictor)
+                if checkpoint_due(it + 1, config.checkpoint_every, config.iters):
+                    folder.write_checkpoint(it + 1, state, generator, model, info, half, predictor)
                 if on_iteration is not None:
                     on_iteration(it + 1, metrics)
     finally:

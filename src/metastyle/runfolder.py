@@ -62,6 +62,12 @@ class RunFolder:
         with atomic_path(self.checkpoint) as tmp:
             torch.save(state, tmp)
 
+    def write_checkpoint(self, iteration: int, modules: dict[str, Any], generator: torch.Generator, model: torch.nn.Module,
+                   info: dict[str, Any], half: bool, predictor: torch.nn.Module | None) -> None:
+        """Both files a checkpoint leaves: the state to resume from, and the model so far."""
+        self.save(modules, generator, iteration)
+        self.save_model(model, info, iteration, half, predictor)
+
     def save_model(self, model: torch.nn.Module, info: dict[str, Any], iteration: int, half: bool, predictor: torch.nn.Module | None) -> Path:
         """The model after `iteration` iterations; `info["stages"]`, if any, ends with this run's
         stage, which is given the same count (a run stopped early says how far it went)."""
@@ -114,6 +120,11 @@ class RunFolder:
             lines = [line for line in self.metrics.read_text().splitlines() if json.loads(line)["iteration"] <= iteration]
             with atomic_path(self.metrics) as tmp:
                 tmp.write_text("".join(line + "\n" for line in lines))
+
+
+def checkpoint_due(iteration: int, every: int, total: int) -> bool:
+    """Whether a run checkpoints after `iteration` (counted from 1): every `every`, and at its end."""
+    return iteration % every == 0 or iteration == total
 
 
 def _tensorboard(path: Path) -> Any:

@@ -45,9 +45,9 @@ from .controls import parse_mix
 from .data import IMAGE_SUFFIXES, Builtin, builtin_paintings, builtin_photos, slugify
 from .errors import MetastyleError
 from .images import open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .inference import Stylizer
 from .jobs import Job, JobQueue, QueueFull, Source
 from .models import load_model, read_info
-from .inference import Stylizer
 from .pipeline import adapted_dir, network_for, render
 from .transformer import TransformerNet
 from .webguard import BoundedBody, SameOrigin
