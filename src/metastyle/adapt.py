@@ -33,6 +33,8 @@ class AdaptConfig:
 
     steps: int = setting(200, "Adam steps")
     lr: float = setting(1e-3, "Adam learning rate")
+    in_lr: float | None = setting(None, "Adam learning rate of the InstanceNorm parameters (default: --lr)", type=float)
+    warmup: int = setting(0, "steps over which the learning rates rise linearly from lr/warmup to lr")
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -44,8 +46,10 @@ class AdaptConfig:
 
     def __post_init__(self) -> None:
         check_choices(self)
-        if self.steps < 1:
-            raise MetastyleError(f"steps must be at least 1, got {self.steps}")
+        if self.steps < 1 or self.warmup < 0:
+            raise MetastyleError(f"steps must be at least 1 and warm-up at least 0, got {self.steps} and {self.warmup}")
+        if self.lr <= 0 or (self.in_lr is not None and self.in_lr <= 0):
+            raise MetastyleError("learning rates must be positive")
 
 
 # The reference's 200 steps at 256 px take 15 minutes on two CPU cores. On the CPU the default is
@@ -63,6 +67,19 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
 
 
+def _parameter_groups(model: TransformerNet, config: AdaptConfig) -> list[dict]:
+    """Adam's groups: the InstanceNorm parameters at `in_lr`, the others (unless `params` is "in") at `lr`;
+    the rest of the network frozen."""
+    norm = set(in_parameter_names(model))
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in norm], "base_lr": config.in_lr or config.lr},
+        {"params": [p for n, p in model.named_parameters() if n not in norm and config.params == "all"], "base_lr": config.lr},
+    ]
+    for n, p in model.named_parameters():
+        p.requires_grad_(n in norm or config.params == "all")
+    return [g for g in groups if g["params"]]
+
+
 def adapt_network(
     model: TransformerNet,
     style: torch.Tensor,
@@ -77,15 +94,13 @@ def adapt_network(
     """
     device = style.device
     model = copy.deepcopy(model).to(device).train()
-    names = set(in_parameter_names(model)) if config.params == "in" else {n for n, _ in model.named_parameters()}
-    trained = [p for n, p in model.named_parameters() if n in names]
-    for n, p in model.named_parameters():
-        p.requires_grad_(n in names)
-    optimizer = torch.optim.Adam(trained, lr=config.lr)
+    optimizer = torch.optim.Adam(_parameter_groups(model, config))
     loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(device), style, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
     precision = autocast(device, config.precision)
     for step in range(1, config.steps + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * min(1.0, step / config.warmup) if config.warmup else group["base_lr"]
         batch = content.sample(config.batch, generator).to(device)
         with precision:
             terms = loss_fn(model(batch), loss_fn.content_targets(batch))

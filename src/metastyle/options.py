@@ -35,6 +35,8 @@ def _flag(name: str) -> str:
 
 
 def _help(f: Field, default: Any, other: Any) -> str:
+    if default is None:  # the help says what stands in for it
+        return f.metadata.get("help", "").replace("%", "%%")
     shown = f"default {default:g}" if isinstance(default, float) else f"default {default}"
     if other is not None and other != default:
         shown += f"; {other:g} on CUDA" if isinstance(other, float) else f"; {other} on CUDA"
