@@ -1,12 +1,12 @@
 """Which Adam settings make the CPU's 25 adaptation steps count, chosen on training paintings only.
 
-From the shipped small start, the CPU default (25 steps of 2 crops of 128 px, painting at 256 px)
-with different learning rates for the InstanceNorm parameters and the convolutions, and a linear
-warm-up. Scored (`score` metric at 256 px) on paintings the model trained on and on photos that
+From the shipped small start, the CPU budget (25 steps of 2 crops of 128 px, painting at 256 px)
+with different Adam learning rates for the InstanceNorm parameters and for the other weights. Scored (`score` metric at 256 px) on paintings the model trained on and on photos that
 neither training nor the held-out bench uses (the seeded test split of ../shared/data/photos), so
 that the held-out bench stays an unbiased measure of whatever is chosen here.
 
     python benchmarks/adapt_lrs.py --paintings 6 --photos 2 -o benchmarks/adapt_lrs.json
+    python benchmarks/adapt_lrs.py --paintings 3 --only "200 steps, lr 1e-3" "200 steps, lr 1e-4, in 1e-2" -o benchmarks/adapt_lrs_200.json
 """
 
 from __future__ import annotations
@@ -30,17 +30,25 @@ from metastyle.sampling import ImageSampler, split_holdout
 from metastyle.start import SMALL_MODEL, load_start
 from metastyle.vgg import VGG19
 
-CANDIDATES = {  # name: AdaptConfig overrides
-    "lr 1e-3 (default)": {},
-    "in 1e-2": {"in_lr": 1e-2},
-    "in 3e-2": {"in_lr": 3e-2},
-    "warm-up 5": {"warmup": 5},
-    "lr 5e-4, in 1e-2": {"lr": 5e-4, "in_lr": 1e-2},
-    "lr 2e-3, in 2e-2, warm-up 5": {"lr": 2e-3, "in_lr": 2e-2, "warmup": 5},
+REFERENCE = "reference: lr 1e-3"
+CANDIDATES = {  # name: AdaptConfig overrides. benchmarks/adapt_lrs.json also keeps the rows of a
+    # linear warm-up of the rates, measured and since removed (RESULTS.md)
+    REFERENCE: {"lr": 1e-3},
+    "in 1e-2": {"lr": 1e-3, "in_lr": 1e-2},
+    "in 3e-2": {"lr": 1e-3, "in_lr": 3e-2},
     "lr 5e-4": {"lr": 5e-4},
-    "lr 2.5e-4, in 1e-2": {"lr": 2.5e-4, "in_lr": 1e-2},
+    "lr 5e-4, in 1e-2": {"lr": 5e-4, "in_lr": 1e-2},
     "lr 5e-4, in 3e-2": {"lr": 5e-4, "in_lr": 3e-2},
-    "lr 5e-4, in 1e-2, warm-up 5": {"lr": 5e-4, "in_lr": 1e-2, "warmup": 5},
+    "lr 2.5e-4, in 5e-3": {"lr": 2.5e-4, "in_lr": 5e-3},
+    "lr 2.5e-4, in 1e-2": {"lr": 2.5e-4, "in_lr": 1e-2},
+    "lr 1e-4, in 1e-2": {"lr": 1e-4, "in_lr": 1e-2},
+    "lr 1e-4, in 2e-2": {"lr": 1e-4, "in_lr": 2e-2},
+    "lr 5e-5, in 1e-2": {"lr": 5e-5, "in_lr": 1e-2},
+    "in only, 1e-2": {"params": "in", "in_lr": 1e-2},
+    "in only, 2e-2": {"params": "in", "in_lr": 2e-2},
+    # CUDA's budget in steps (at the CPU's crops): do the rates chosen for 25 steps still hold at 200?
+    "200 steps, lr 1e-3": {"steps": 200, "lr": 1e-3},
+    "200 steps, lr 1e-4, in 1e-2": {"steps": 200, "lr": 1e-4, "in_lr": 1e-2},
 }
 
 
@@ -78,9 +86,9 @@ def main() -> None:
 
 
 def report(rows: list[dict]) -> None:
-    """Means, and the median ratio of each candidate's total to the default's, pair by pair."""
-    base = {(r["painting"], r["photo"]): r["total_loss"] for r in rows if r["candidate"] == "lr 1e-3 (default)"}
-    print("| candidate | content | style | total | median total / default | pairs lower |\n|---|---|---|---|---|---|")
+    """Means, and the median ratio of each candidate's total to the first one's, pair by pair."""
+    base = {(r["painting"], r["photo"]): r["total_loss"] for r in rows if r["candidate"] == rows[0]["candidate"]}
+    print(f"| candidate | content | style | total | median total / {rows[0]['candidate']} | pairs lower |\n|---|---|---|---|---|---|")
     for name in dict.fromkeys(r["candidate"] for r in rows):
         mine = [r for r in rows if r["candidate"] == name]
         ratios = [r["total_loss"] / base[(r["painting"], r["photo"])] for r in mine if (r["painting"], r["photo"]) in base]

@@ -7,8 +7,8 @@ that MetaStyle is compared with at an equal step budget. Stylisation is one forw
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -32,9 +32,10 @@ class AdaptConfig:
     """The reference adaptation: Adam 1e-3, 200 steps, batches of 4 at 256 px, style at 512 px."""
 
     steps: int = setting(200, "Adam steps")
-    lr: float = setting(1e-3, "Adam learning rate")
-    in_lr: float | None = setting(None, "Adam learning rate of the InstanceNorm parameters (default: --lr)", type=float)
-    warmup: int = setting(0, "steps over which the learning rates rise linearly from lr/warmup to lr")
+    # The rates left at None are the start's own (`Start.rates`: tuned for a start predicted for the
+    # painting), or the reference's for any other start: Adam 1e-3 on every parameter.
+    lr: float | None = setting(None, "Adam learning rate (default: the start's, see MODEL_CARD.md; 1e-3 from a random start)", type=float)
+    in_lr: float | None = setting(None, "Adam learning rate of the InstanceNorm parameters (default: the start's, else --lr)", type=float)
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -46,10 +47,16 @@ class AdaptConfig:
 
     def __post_init__(self) -> None:
         check_choices(self)
-        if self.steps < 1 or self.warmup < 0:
-            raise MetastyleError(f"steps must be at least 1 and warm-up at least 0, got {self.steps} and {self.warmup}")
-        if self.lr <= 0 or (self.in_lr is not None and self.in_lr <= 0):
+        if self.steps < 1:
+            raise MetastyleError(f"steps must be at least 1, got {self.steps}")
+        if any(rate is not None and rate <= 0 for rate in (self.lr, self.in_lr)):
             raise MetastyleError("learning rates must be positive")
+
+    def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
+        """These settings with the rates they leave open (None) taken from `rates` (a start's own),
+        then from the reference: Adam 1e-3 on every parameter."""
+        lr = self.lr if self.lr is not None else rates.get("lr", 1e-3)
+        return replace(self, lr=lr, in_lr=self.in_lr if self.in_lr is not None else rates.get("in_lr", lr))
 
 
 # The reference's 200 steps at 256 px take 15 minutes on two CPU cores. On the CPU the default is
@@ -68,12 +75,11 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
 
 
 def _parameter_groups(model: TransformerNet, config: AdaptConfig) -> list[dict]:
-    """Adam's groups: the InstanceNorm parameters at `in_lr`, the others (unless `params` is "in") at `lr`;
-    the rest of the network frozen."""
+    """Adam's groups: the InstanceNorm parameters at `in_lr`, the other weights at `lr` (frozen when `params` is "in")."""
     norm = set(in_parameter_names(model))
     groups = [
-        {"params": [p for n, p in model.named_parameters() if n in norm], "base_lr": config.in_lr or config.lr},
-        {"params": [p for n, p in model.named_parameters() if n not in norm and config.params == "all"], "base_lr": config.lr},
+        {"params": [p for n, p in model.named_parameters() if n in norm], "lr": config.in_lr},
+        {"params": [p for n, p in model.named_parameters() if n not in norm and config.params == "all"], "lr": config.lr},
     ]
     for n, p in model.named_parameters():
         p.requires_grad_(n in norm or config.params == "all")
@@ -90,17 +96,16 @@ def adapt_network(
 ) -> tuple[TransformerNet, LossTerms]:
     """A copy of `model` adapted to `style` (1x3xHxW in [0, 1]); returns it and its last losses.
 
+    Rates that `config` leaves open are the reference's; give a start's own with `config.with_rates(start.rates)`.
     `on_step(step, losses, network)` follows every step (progress bars, the benchmark's snapshots).
     """
-    device = style.device
+    device, config = style.device, config.with_rates({})
     model = copy.deepcopy(model).to(device).train()
     optimizer = torch.optim.Adam(_parameter_groups(model, config))
     loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(device), style, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
     precision = autocast(device, config.precision)
     for step in range(1, config.steps + 1):
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * min(1.0, step / config.warmup) if config.warmup else group["base_lr"]
         batch = content.sample(config.batch, generator).to(device)
         with precision:
             terms = loss_fn(model(batch), loss_fn.content_targets(batch))

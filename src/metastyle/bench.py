@@ -34,7 +34,7 @@ from .metrics import score_tensors
 from .peers import lite_peer, onnx_session
 from .report import head_to_head, summarise
 from .sampling import ImageSampler
-from .start import load_start, shipped_start
+from .start import Start, load_start, shipped_start
 from .timing import median_seconds
 from .transformer import TransformerNet
 from .vgg import VGG19
@@ -79,9 +79,12 @@ class _Recorder:
         self.pictures[(label, style, photo)] = image if isinstance(image, Image.Image) else tensor_to_pil(image)
 
 
-def _adapted_snapshots(init: TransformerNet, style: torch.Tensor, config: BenchConfig, device: torch.device, vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
-    """One adaptation run to the largest budget; the network and the seconds spent at each budget."""
+def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: BenchConfig, device: torch.device,
+                       vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
+    """One adaptation run from `init`'s start for the painting to the largest budget, with `init`'s
+    own rates; the network and the seconds spent at each budget."""
     settings = replace(default_adapt_config(device), steps=max(config.steps), style_size=config.size, seed=config.seed, **config.adapt_overrides)
+    settings, init = settings.with_rates(init.rates), init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
     snapshots = {0: (0.0, copy.deepcopy(init).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
@@ -109,9 +112,9 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
         for method in ("MetaStyle", "Johnson"):
             if method not in config.methods:
                 continue
-            start = shipped.for_painting(resolve_image(f"builtin:{style_name}"), vgg) if method == "MetaStyle" else johnson_start.network
             progress(f"{method}: adapting to {style_name}")
-            for steps, (seconds, network) in _adapted_snapshots(start.to(device), style, config, device, vgg).items():
+            start = shipped if method == "MetaStyle" else johnson_start
+            for steps, (seconds, network) in _adapted_snapshots(start, style_name, style, config, device, vgg).items():
                 if method == "Johnson" and steps == 0:
                     continue  # an untrained random network: no baseline anyone would use
                 stylizer = Stylizer(network, SCORED)

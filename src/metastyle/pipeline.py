@@ -63,7 +63,8 @@ def adapt(
     """Adapt the initialisation (`init`: a model file, "small", "full", "random", or None for the
     shipped start of the device, `start.shipped_start`) to a style.
 
-    `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU).
+    `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU);
+    the learning rates it leaves open are the start's own (`Start.rates`).
     Returns the network and its metadata; with `output`, also saves it as a model file.
     `on_progress(step, steps)` reports progress (the web page uses it).
     """
@@ -72,6 +73,7 @@ def adapt(
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
     start = load_start(init if init is not None else shipped_start(dev), config.seed)
+    config = config.with_rates(start.rates)
     if progress:
         print(f"initialisation: {start.description}")
     vgg = vgg if vgg is not None else VGG19().to(dev)

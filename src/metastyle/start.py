@@ -31,11 +31,26 @@ def shipped_start(device: torch.device) -> Path:
     return SMALL_MODEL if device.type == "cpu" and SMALL_MODEL.is_file() else SHIPPED_MODEL
 
 
+# Adam's rates for a start predicted for the painting (`AdaptConfig.with_rates`), chosen on training
+# paintings and photos that neither training nor the held-out bench uses, at the CPU budget
+# (benchmarks/adapt_lrs.py; RESULTS.md, "Adam's rates from a predicted start"). Such a start is
+# already near a style network: Adam moves every weight by about its rate each step, and the
+# reference's 1e-3 on the convolutions undoes part of the start (median total loss 0.81x the
+# reference's with 1e-4, 0.87x with 2.5e-4, 0.88x with 0, 12 pairs), while the InstanceNorm
+# parameters, where a style lives (Dumoulin et al. 2017), take steps of 1e-2.
+PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
+
+
 @dataclass
 class Start:
     network: TransformerNet
     predictor: StylePredictor | None
     description: str  # one line for progress output and model metadata
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """The Adam rates this start adapts best with; none of its own (the reference's) without a predictor."""
+        return PREDICTED_START_RATES if self.predictor is not None else {}
 
     def for_painting(self, painting: str | os.PathLike, vgg: VGG19) -> TransformerNet:
         """The network to adapt to the painting in this file, on `vgg`'s device: the start predicted
