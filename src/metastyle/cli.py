@@ -31,6 +31,7 @@ from .distill import DistillConfig, distill
 from .errors import MetastyleError
 from .images import check_output_path, load_image, save_image
 from .inference import InferenceConfig, Stylizer
+from .losses import LossTerms
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
 from .optimize import GatysConfig, gatys
@@ -54,8 +55,8 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with tqdm(total=config.steps, desc="gatys", unit="step", file=sys.stderr) as bar:
 
-        def on_step(step: int, value: float) -> None:
-            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+        def on_step(step: int, losses: LossTerms, _: torch.Tensor) -> None:
+            bar.set_postfix(loss=f"{float(losses.total):.4g}", refresh=False)
             bar.update(1)
 
         result, terms = gatys(content, style, config, on_step=on_step)

@@ -43,23 +43,27 @@ def gatys(
     style: torch.Tensor,
     config: GatysConfig = GatysConfig(),
     vgg: VGG19 | None = None,
-    on_step: Callable[[int, float], None] | None = None,
+    on_step: Callable[[int, LossTerms, torch.Tensor], None] | None = None,
 ) -> tuple[torch.Tensor, LossTerms]:
     """Stylise `content` (1x3xHxW in [0, 1]) with `style`; returns the image and its final losses.
 
-    `on_step(step, loss)` is called after every step (for progress bars).
+    `on_step(step, losses, image)` follows every step, as in `adapt_network` (progress bars): the
+    losses of the image that the step started from, and the image it made.
     """
     loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(content.device), style, config.loss)
     targets = loss_fn.content_targets(content)
     image = _canvas(content, config).requires_grad_(True)
     optimizer, precision = _optimizer(image, config), autocast(content.device, config.precision)
 
+    evaluated: list[LossTerms] = []  # the closure's losses, for on_step
+
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         with precision:
-            loss = loss_fn(image, targets).total
-        loss.backward()
-        return loss
+            terms = loss_fn(image, targets)
+        terms.total.backward()
+        evaluated[:] = [LossTerms(*(t.detach() for t in terms))]
+        return terms.total
 
     best, previous = math.inf, image.detach().clone()
     for step in range(1, config.steps + 1):
@@ -76,7 +80,7 @@ def gatys(
             start = previous
         previous = start
         if on_step is not None:
-            on_step(step, loss)
+            on_step(step, evaluated[0], image.detach())
     result = image.detach().clamp(0, 1)
     with torch.no_grad():
         final = loss_fn(result, targets)
