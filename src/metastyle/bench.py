@@ -83,10 +83,11 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: 
                        vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
     """One adaptation run from `init`'s start for the painting to the largest budget, with `init`'s
     own rates; the network and the seconds spent at each budget."""
-    settings = replace(default_adapt_config(device), steps=max(config.steps), style_size=config.size, seed=config.seed, **config.adapt_overrides)
-    settings, init = settings.with_rates(init.rates), init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
+    settings = replace(default_adapt_config(device), steps=max(config.steps), style_size=config.size, seed=config.seed,
+                       **config.adapt_overrides).with_rates(init.rates)
+    start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
-    snapshots = {0: (0.0, copy.deepcopy(init).eval())} if 0 in config.steps else {}
+    snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
     def on_step(step: int, _: Any, network: TransformerNet) -> None:
@@ -95,7 +96,7 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: 
             snapshots[step] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
             clock["paused"] += time.perf_counter() - pause
 
-    adapt_network(init, style, content, settings, vgg, on_step=on_step)
+    adapt_network(start, style, content, settings, vgg, on_step=on_step)
     return snapshots
 
 
