@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from metastyle.errors import MetastyleError
 from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.meta import MetaConfig, MetaData, Task, meta_loss, meta_train
 from metastyle.models import load_predictor, read_info
@@ -147,8 +148,6 @@ def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_pat
 
 
 def test_a_run_folder_is_not_overwritten_without_resume(folders, tmp_path):
-    from metastyle.errors import MetastyleError
-
     meta_train(*folders, tmp_path / "a", replace(TINY, iters=1, checkpoint_every=1))
     with pytest.raises(MetastyleError, match="--resume"):
         meta_train(*folders, tmp_path / "a", replace(TINY, iters=1))
@@ -219,3 +218,36 @@ def test_warmup_teaches_the_network_to_reproduce_photos(folders, tmp_path, vgg):
     model = meta_train(*folders, tmp_path / "run", config)
     assert warmup_loss(model, images, vgg, config.loss).item() < 0.75 * before
     assert '"warmup_loss"' in (tmp_path / "run" / "metrics.jsonl").read_text()
+
+
+def test_a_style_crop_is_a_region_of_the_painting_seen_by_the_loss_and_the_predictor_alike(folders, vgg):
+    from metastyle.images import load_image
+    from metastyle.predictor import PAINTING_SIZE, painting_statistics
+
+    config = replace(TINY, inner_steps=0, predictor=True, style_crops=1.0)
+    data = MetaData(*folders, config)
+    box = torch.tensor([0.0, 1.0, 0.5, 0.0])  # 60% of the height, all the width, halfway down the rest
+    loss, statistics = data.region(2, box, vgg, torch.device("cpu"), config)
+
+    def region(size):
+        image = load_image(data.style_paths[2], size)
+        h = image.shape[-2]
+        return image[..., int(0.2 * h) : int(0.2 * h) + round(0.6 * h), :]
+
+    expected = PerceptualLoss(vgg, region(config.style_size), config.loss).style_grams
+    assert all(torch.equal(loss.style_grams[k], expected[k]) for k in expected)
+    assert torch.equal(statistics, painting_statistics(vgg, region(PAINTING_SIZE)))
+    assert not torch.allclose(statistics, painting_statistics(vgg, load_image(data.style_paths[2], PAINTING_SIZE)))
+
+
+@pytest.mark.parametrize("share, regions", [(0.0, 0), (1.0, 4)])
+def test_style_crops_is_the_share_of_the_meta_batch_drawn_as_regions(folders, vgg, monkeypatch, share, regions):
+    config = replace(TINY, inner_steps=0, predictor=True, meta_batch=4, style_crops=share)
+    data = MetaData(*folders, config)
+    calls = []
+    monkeypatch.setattr(data, "region", lambda s, box, *_: calls.append(box) or (data.style_loss(s, vgg, torch.device("cpu"), config), None))
+    monkeypatch.setattr(data, "statistics", lambda *_: None)
+    data.tasks(config, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))
+    assert len(calls) == regions and all(((0 <= b) & (b < 1)).all() for b in calls)
+    with pytest.raises(MetastyleError):
+        replace(config, style_crops=1.5)
