@@ -153,6 +153,18 @@ def test_a_run_folder_is_not_overwritten_without_resume(folders, tmp_path):
         meta_train(*folders, tmp_path / "a", replace(TINY, iters=1))
 
 
+def test_a_run_from_before_a_setting_existed_resumes_while_that_setting_keeps_its_default(folders, tmp_path):
+    meta_train(*folders, tmp_path / "a", replace(TINY, iters=2))
+    checkpoint = tmp_path / "a" / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=True)
+    del state["config"]["style_crops"]  # as written by a version without it
+    torch.save(state, checkpoint)
+    with pytest.raises(MetastyleError, match="style_crops"):
+        meta_train(*folders, tmp_path / "a", replace(TINY, style_crops=0.5), resume=True)
+    meta_train(*folders, tmp_path / "a", TINY, resume=True)
+    assert len((tmp_path / "a" / "metrics.jsonl").read_text().splitlines()) == TINY.iters
+
+
 def test_two_process_torchrun_equals_one_process(folders, tmp_path):
     args = ["meta-train", "--style-dir", folders[0], "--content-dir", folders[1], "--iters", "2", "--size", "16", "--style-size", "32",
             "--meta-batch", "2", "--batch", "2", "--outer-lr", "1e-3", "--device", "cpu"]

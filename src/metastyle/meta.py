@@ -308,7 +308,7 @@ def meta_train(
         raise MetastyleError(f"the meta-batch ({config.meta_batch}) must divide evenly among {world} processes")
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    folder = RunFolder(run_dir, _config_dict(config), resume, writer=rank == 0)
+    folder = RunFolder(run_dir, _config_dict(config), resume, writer=rank == 0, defaults=_config_dict(MetaConfig()))
     data = MetaData(style_dir, content_dir, config)
     vgg = VGG19().to(device)
     model, predictor, optimizer = _networks(config, init, data, vgg, device)

@@ -27,9 +27,13 @@ TAIL = 100  # iterations whose mean losses go into the model's metadata
 class RunFolder:
     """One run's files. Only the process that writes (rank 0 under torchrun) opens the logs."""
 
-    def __init__(self, path: str | os.PathLike, settings: dict[str, Any], resume: bool, writer: bool = True):
+    def __init__(self, path: str | os.PathLike, settings: dict[str, Any], resume: bool, writer: bool = True,
+                 defaults: dict[str, Any] | None = None):
+        """`defaults`: what a setting that a checkpoint predates stood for, so that a run made by an
+        earlier version resumes as long as the new settings keep their defaults."""
         self.path = Path(path)
         self.settings = settings
+        self.defaults = defaults or {}
         self.checkpoint = self.path / "checkpoint.pt"
         self.metrics = self.path / "metrics.jsonl"
         if not resume and self.checkpoint.exists():
@@ -46,7 +50,7 @@ class RunFolder:
         if not (self.resume and self.checkpoint.exists()):
             return 0
         state = torch.load(self.checkpoint, map_location=device, weights_only=True)
-        changed = sorted(k for k, v in self.settings.items() if state["config"].get(k) != v)
+        changed = sorted(k for k, v in self.settings.items() if state["config"].get(k, self.defaults.get(k)) != v)
         if changed:
             raise MetastyleError(f"{self.checkpoint}: was made with other settings ({', '.join(changed)}); resume with the same ones")
         for name, module in modules.items():
