@@ -139,8 +139,10 @@ def test_stylize_takes_the_engine_settings_and_refuses_bad_ones(run_cli, tmp_pat
 
 
 def test_the_shipped_small_start_is_a_quarter_network_with_a_predictor():
-    from metastyle.start import load_start
+    from metastyle.models import read_info
+    from metastyle.start import SMALL_MODEL, load_start
 
     small = load_start("small")
     assert small.network.width == 16 and small.predictor is not None
-    assert "conditioned on the painting" in small.description
+    stages = read_info(SMALL_MODEL)["stages"]
+    assert f"in {len(stages)} stages, the last {stages[-1]['iterations']} iterations, conditioned on the painting" in small.description

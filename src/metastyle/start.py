@@ -80,4 +80,6 @@ def load_start(init: str | os.PathLike | None = None, seed: int = 0) -> Start:
     network, info = load_model(init)
     predictor = load_predictor(init)
     conditioned = ", conditioned on the painting" if predictor is not None else ""
-    return Start(network, predictor, f"{init} ({info.get('kind', 'model')}, {info.get('iterations', info.get('steps', '?'))} steps{conditioned})")
+    stages = len(info.get("stages", [])) or 1
+    history = f"{info.get('kind', 'model')} in {stages} stages, the last" if stages > 1 else info.get("kind", "model")
+    return Start(network, predictor, f"{init} ({history} {info.get('iterations', info.get('steps', '?'))} iterations{conditioned})")
