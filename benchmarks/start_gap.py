@@ -38,7 +38,7 @@ def training_paintings(count: int) -> list[Path]:
     return [paintings[i] for i in torch.randperm(len(paintings), generator=torch.Generator().manual_seed(7)).tolist()[:count]]
 
 
-def test_photos(count: int) -> list[Path]:
+def evaluation_photos(count: int) -> list[Path]:
     return split_holdout(list_images(PHOTOS), 0.1, 0)[1][:count]
 
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=2)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    vgg, start, photos = VGG19(), load_start(args.init), test_photos(args.photos)
+    vgg, start, photos = VGG19(), load_start(args.init), evaluation_photos(args.photos)
     sets = {"training": training_paintings(args.paintings),
             "held-out": [resolve_image(f"builtin:{name}") for name in HELDOUT_PAINTINGS[: args.paintings]]}
     results = {f"{name}, {kind}": losses(start, paintings, photos, vgg, kind == "predicted")

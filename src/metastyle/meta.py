@@ -192,7 +192,7 @@ class MetaData:
     def region(self, index: int, box: torch.Tensor, vgg: VGG19, device: torch.device, config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor]:
         """A new style: the region `box` (4 numbers in [0, 1): its height, width, top and left) of
         painting `index`, as a style loss at the painting's training scale and the predictor's
-        statistics of it taken as at test time (predictor.painting_statistics)."""
+        statistics of it taken as at test time (predictor.painting_statistics), with a predictor."""
         height, width = 0.6 + 0.4 * box[:2]
         top, left = box[2] * (1 - height), box[3] * (1 - width)
 
@@ -204,7 +204,7 @@ class MetaData:
             t, l = int(top * h), int(left * w)
             return self._paintings[key][..., t : t + round(float(height) * h), l : l + round(float(width) * w)].to(device)
 
-        return PerceptualLoss(vgg, cut(self.style_size), config.loss), painting_statistics(vgg, cut(PAINTING_SIZE))
+        return PerceptualLoss(vgg, cut(self.style_size), config.loss), painting_statistics(vgg, cut(PAINTING_SIZE)) if config.predictor else None
 
     def tasks(self, config: MetaConfig, generator: torch.Generator, vgg: VGG19, device: torch.device, share: slice) -> list[Task]:
         # Every process draws the whole meta-batch, so generators stay in step; each keeps its share.
@@ -219,7 +219,7 @@ class MetaData:
         for s, t, v, view, box in draws[share]:
             loss, statistics = self.region(s, box, vgg, device, config) if box is not None else (
                 self.style_loss(s, vgg, device, config), self.statistics(s, view, vgg, device) if view is not None else None)
-            tasks.append(Task(loss, t.to(device), v.to(device), statistics if config.predictor else None))
+            tasks.append(Task(loss, t.to(device), v.to(device), statistics))
         return tasks
 
 
