@@ -31,6 +31,7 @@ from metastyle.sampling import ImageSampler, split_holdout
 from metastyle.start import SMALL_MODEL, load_start
 from metastyle.vgg import VGG19
 
+PHOTOS = Path(__file__).resolve().parents[2] / "shared/data/photos"
 REFERENCE = "reference: lr 1e-3"
 CANDIDATES = {  # name: AdaptConfig overrides. benchmarks/adapt_lrs.json also keeps the rows of a
     # linear warm-up of the rates, measured and since removed (RESULTS.md)
@@ -53,6 +54,17 @@ CANDIDATES = {  # name: AdaptConfig overrides. benchmarks/adapt_lrs.json also ke
 }
 
 
+def training_paintings(count: int) -> list[Path]:
+    """A seeded choice of `count` training paintings."""
+    paintings = training_builtins("painting")
+    return [paintings[i] for i in torch.randperm(len(paintings), generator=torch.Generator().manual_seed(7)).tolist()[:count]]
+
+
+def evaluation_photos(count: int) -> list[Path]:
+    """Photos from the seeded test split of ../shared/data/photos, which training never sees."""
+    return split_holdout(list_images(PHOTOS), 0.1, 0)[1][:count]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--init", default=str(SMALL_MODEL))
@@ -61,27 +73,25 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="candidate names to run (default: all)")
     parser.add_argument("-o", "--output", type=Path, default=Path("benchmarks/adapt_lrs.json"))
     args = parser.parse_args()
-    paintings = training_builtins("painting")
-    order = torch.randperm(len(paintings), generator=torch.Generator().manual_seed(7)).tolist()[: args.paintings]
-    photos = split_holdout(list_images(Path(__file__).resolve().parents[2] / "shared/data/photos"), 0.1, 0)[1][: args.photos]
+    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
     content = ImageSampler(training_builtins("photo"), CPU_ADAPT.size, augment=True)
     rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
     for name, overrides in CANDIDATES.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        for i in order:
-            style = load_image(paintings[i], CPU_ADAPT.style_size)
+        for painting in paintings:
+            style = load_image(painting, CPU_ADAPT.style_size)
             tick = time.perf_counter()
-            network, _ = adapt_network(start.for_painting(paintings[i], vgg), style, content, replace(CPU_ADAPT, **overrides), vgg)
+            network, _ = adapt_network(start.for_painting(painting, vgg), style, content, replace(CPU_ADAPT, **overrides), vgg)
             seconds = time.perf_counter() - tick
-            stylizer, scored_style = Stylizer(network, SCORED), load_image(paintings[i], 256)
+            stylizer, scored_style = Stylizer(network, SCORED), load_image(painting, 256)
             for photo_path in photos:
                 photo = load_image(photo_path, 256)
                 losses = score_tensors(photo, scored_style, stylizer(photo), vgg)
-                rows.append({"candidate": name, "painting": paintings[i].stem, "photo": photo_path.stem, "seconds": seconds,
+                rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "seconds": seconds,
                              **losses, "total_loss": losses["content_loss"] + losses["style_loss"]})
-            print(name, paintings[i].stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
+            print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     report(rows)
 

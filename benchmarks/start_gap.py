@@ -16,38 +16,22 @@ import json
 import statistics
 from pathlib import Path
 
-import torch
+from adapt_lrs import evaluation_photos, training_paintings
 
 from metastyle.bench import SCORED
-from metastyle.data import HELDOUT_PAINTINGS, list_images, resolve_image, training_builtins
+from metastyle.data import HELDOUT_PAINTINGS, resolve_image
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
 from metastyle.metrics import score_tensors
-from metastyle.predictor import conditioned_parameters
-from metastyle.sampling import split_holdout
+from metastyle.predictor import conditioned_network
 from metastyle.start import Start, load_start
 from metastyle.transformer import TransformerNet
 from metastyle.vgg import VGG19
 
-PHOTOS = Path(__file__).resolve().parents[2] / "shared/data/photos"
-
-
-def training_paintings(count: int) -> list[Path]:
-    """adapt_lrs.py's seeded choice of training paintings."""
-    paintings = training_builtins("painting")
-    return [paintings[i] for i in torch.randperm(len(paintings), generator=torch.Generator().manual_seed(7)).tolist()[:count]]
-
-
-def evaluation_photos(count: int) -> list[Path]:
-    return split_holdout(list_images(PHOTOS), 0.1, 0)[1][:count]
-
 
 def mean_start(start: Start) -> TransformerNet:
     """The start predicted for the mean of the training paintings' statistics: one network for every painting."""
-    params = conditioned_parameters(start.network, start.predictor, start.predictor.center[None])
-    network = TransformerNet(start.network.width)
-    network.load_state_dict({**start.network.state_dict(), **{k: v.detach() for k, v in params.items()}})
-    return network
+    return conditioned_network(start.network, start.predictor, start.predictor.center[None])
 
 
 def losses(start: Start, paintings: list[Path], photos: list[Path], vgg: VGG19, predicted: bool) -> dict[str, float]:
@@ -55,7 +39,7 @@ def losses(start: Start, paintings: list[Path], photos: list[Path], vgg: VGG19, 
     rows = []
     shared = None if predicted else Stylizer(mean_start(start), SCORED)
     for painting in paintings:
-        stylizer = shared or Stylizer(start.for_painting(painting, vgg), SCORED)
+        stylizer = shared if shared is not None else Stylizer(start.for_painting(painting, vgg), SCORED)
         style = load_image(painting, 256)
         for photo_path in photos:
             photo = load_image(photo_path, 256)

@@ -99,10 +99,14 @@ def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, sta
 
 
 @torch.no_grad()
-def start_for(model: TransformerNet, predictor: StylePredictor, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
-    """A copy of `model` whose InstanceNorm parameters are predicted for `painting` (loaded at PAINTING_SIZE)."""
-    predictor = predictor.to(painting.device)
-    params = conditioned_parameters(model.to(painting.device), predictor, painting_statistics(vgg, painting))
-    start = TransformerNet(model.width).to(painting.device)
+def conditioned_network(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor) -> TransformerNet:
+    """A copy of `model` whose InstanceNorm parameters are predicted from `statistics` (1x2944)."""
+    params = conditioned_parameters(model.to(statistics.device), predictor.to(statistics.device), statistics)
+    start = TransformerNet(model.width).to(statistics.device)
     start.load_state_dict({**model.state_dict(), **params})
     return start
+
+
+def start_for(model: TransformerNet, predictor: StylePredictor, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
+    """A copy of `model` whose InstanceNorm parameters are predicted for `painting` (loaded at PAINTING_SIZE)."""
+    return conditioned_network(model, predictor, painting_statistics(vgg, painting))
