@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from metastyle.vgg import VGG19
@@ -66,6 +67,14 @@ def png16_rgb(path: Path, array: np.ndarray) -> Path:
     """An HxWx3 uint16 array as a 16-bit-per-channel RGB PNG."""
     h, w, _ = array.shape
     return write_png(path, w, h, 16, 2, b"".join(b"\x00" + array[row].astype(">u2").tobytes() for row in range(h)))
+
+
+def pointwise_features(layers_channels):
+    """A stand-in for VGG-19 whose features at each pixel depend on that pixel only, so that the
+    features of a collage are exactly the collage of the features."""
+    gen = torch.Generator().manual_seed(3)
+    maps = {layer: (torch.randn(c, 3, generator=gen), torch.randn(c, 1, 1, generator=gen)) for layer, c in layers_channels.items()}
+    return lambda image, layers: {l: (torch.einsum("ck,bkhw->bchw", maps[l][0], image) + maps[l][1]).abs() for l in layers}
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from conftest import pointwise_features
 from metastyle.losses import LossConfig, PerceptualLoss, content_loss, gram, style_loss, tv_loss
 
 
@@ -55,3 +56,13 @@ def test_perceptual_loss_is_zero_for_the_content_itself_in_content_and_not_in_st
     assert terms.total.item() == pytest.approx(terms.content.item() + terms.style.item() + terms.tv.item())
     # And the style term vanishes for the style image itself.
     assert loss(style, loss.content_targets(content)).style.item() == pytest.approx(0.0, abs=1e-3)
+
+
+def test_a_blend_of_two_styles_is_the_style_of_their_collage():
+    gen = torch.Generator().manual_seed(0)
+    left, right = torch.rand(1, 3, 8, 12, generator=gen), torch.rand(1, 3, 8, 4, generator=gen) ** 3
+    features = pointwise_features({layer: 4 for layer in LossConfig().style_layers + LossConfig().content_layers})
+    blended = PerceptualLoss(features, left).blend(PerceptualLoss(features, right), 0.75)
+    collage = PerceptualLoss(features, torch.cat([left, right], dim=-1))
+    assert all(torch.allclose(blended.style_grams[k], collage.style_grams[k], rtol=1e-5) for k in collage.style_grams)
+    assert not torch.allclose(blended.style_grams["relu1_1"], PerceptualLoss(features, left).style_grams["relu1_1"])

@@ -263,3 +263,37 @@ def test_style_crops_is_the_share_of_the_meta_batch_drawn_as_regions(folders, vg
     assert len(calls) == regions and all(((0 <= b) & (b < 1)).all() for b in calls)
     with pytest.raises(MetastyleError):
         replace(config, style_crops=1.5)
+
+
+def test_style_blends_mix_two_paintings_in_the_loss_and_the_statistics_alike(folders, vgg):
+    from metastyle.predictor import blend_statistics
+
+    config = replace(TINY, inner_steps=0, predictor=True, meta_batch=4, style_blends=1.0)
+    data, cpu = MetaData(*folders, config), torch.device("cpu")
+    draws = torch.Generator().manual_seed(0)
+    tasks = data.tasks(config, draws, vgg, cpu, slice(None))
+    replay = torch.Generator().manual_seed(0)  # the same draws, made by hand
+    for task in tasks:
+        s, view = int(torch.randint(len(data.style_paths), (), generator=replay)), int(torch.randint(8, (), generator=replay))
+        partner, partner_view, weight = data._blend_draw(config, replay)
+        data.train.sample(config.batch, replay), data.val.sample(config.batch, replay)
+        first, second = data.style_loss(s, vgg, cpu, config), data.style_loss(partner, vgg, cpu, config)
+        assert all(torch.allclose(task.loss.style_grams[k], weight * first.style_grams[k] + (1 - weight) * second.style_grams[k])
+                   for k in first.style_grams)
+        assert torch.equal(task.statistics, blend_statistics(data.statistics(s, view, vgg, cpu), data.statistics(partner, partner_view, vgg, cpu), weight))
+    plain = data.tasks(replace(config, style_blends=0.0), torch.Generator().manual_seed(0), vgg, cpu, slice(None))
+    assert all(any(task.loss is loss for loss in data._losses.values()) for task in plain)
+    assert not any(task.loss is loss for loss in data._losses.values() for task in tasks)
+    with pytest.raises(MetastyleError, match="style blends"):
+        replace(config, style_blends=-0.1)
+
+
+def test_predictor_noise_perturbs_the_statistics_reproducibly_and_training_goes_on(folders, tmp_path):
+    config = replace(TINY, inner_steps=0, predictor=True, predictor_noise=0.5, style_blends=0.5, iters=2)
+    model = meta_train(*folders, tmp_path / "a", config)
+    again = meta_train(*folders, tmp_path / "b", config)
+    quiet = meta_train(*folders, tmp_path / "c", replace(config, predictor_noise=0.0))
+    a, b, c = (torch.cat([p.flatten() for p in m.parameters()]) for m in (model, again, quiet))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    with pytest.raises(MetastyleError, match="predictor noise"):
+        replace(config, predictor_noise=-1.0)

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from conftest import pointwise_features
 from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
 from metastyle.models import load_model, load_predictor, save_model
 from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, start_for, style_statistics
@@ -130,3 +131,15 @@ def test_a_run_stopped_early_records_how_far_it_went(folders, tmp_path):
         meta_train(*folders, tmp_path / "run", replace(AMORTISED, iters=10, checkpoint_every=2), on_iteration=stop)
     info = read_info(tmp_path / "run" / "model.safetensors")
     assert info["iterations"] == 2 and info["stages"][-1]["iterations"] == 2
+
+
+def test_blended_statistics_are_those_of_the_collage():
+    from metastyle.predictor import STAT_CHANNELS, STAT_LAYERS, blend_statistics
+
+    gen = torch.Generator().manual_seed(1)
+    left, right = torch.rand(1, 3, 64, 48, generator=gen), 4 * torch.rand(1, 3, 64, 16, generator=gen) ** 2
+    features = pointwise_features(dict(zip(STAT_LAYERS, STAT_CHANNELS)))
+    collage = style_statistics(features, torch.cat([left, right], dim=-1))
+    blended = blend_statistics(style_statistics(features, left), style_statistics(features, right), 0.75)
+    assert torch.allclose(blended, collage, atol=2e-3)
+    assert (style_statistics(features, left) - collage).abs().max() > 0.1

@@ -10,6 +10,7 @@ results on this network.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -99,6 +100,13 @@ class PerceptualLoss:
         self.layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
         with torch.no_grad():
             self.style_grams = {k: gram(v) for k, v in vgg(style_image, config.style_layers).items()}
+
+    def blend(self, other: PerceptualLoss, weight: float) -> PerceptualLoss:
+        """The loss for a collage with a share `weight` of this style's area and the rest `other`'s:
+        Grams normalised per pixel blend linearly."""
+        blended = copy.copy(self)
+        blended.style_grams = {k: weight * g + (1 - weight) * other.style_grams[k] for k, g in self.style_grams.items()}
+        return blended
 
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():

@@ -37,6 +37,7 @@ from .predictor import (
     PAINTING_SIZE,
     VIEW_SIZE,
     StylePredictor,
+    blend_statistics,
     conditioned_parameters,
     painting_statistics,
     style_statistics,
@@ -91,6 +92,14 @@ class MetaConfig:
     # (benchmarks/RESULTS.md): 600 iterations with 0.5 against 775 without, from the same file, on the
     # 25 held-out paintings x 3 photos: the start alone 0.91x (median), after 10 or 25 steps level.
     style_crops: float = setting(0.0, "share of the styles that are a random region (60-100% of each side) of a painting, not all of it")
+    # Not in the reference: a blend of two paintings is a new style too. A collage with a share w of
+    # one painting's area has exactly the blend w : 1-w of their Gram matrices (normalised per
+    # pixel), and its channel means and variances blend the same way (predictor.blend_statistics),
+    # so every pair and every w is a style the predictor has to place between the two.
+    style_blends: float = setting(0.0, "share of the styles that blend two paintings (a random share of each), as a collage of them would")
+    # Not in the reference: Gaussian noise on the predictor's standardised input statistics, of this
+    # standard deviation (Tikhonov regularisation: a smoother map from statistics to weights).
+    predictor_noise: float = setting(0.0, "standard deviation of the noise on the predictor's standardised inputs in training")
     # Not in the reference: the first `warmup` iterations train the network to reproduce its
     # content (content loss alone), so that meta-training starts from a network that keeps the
     # photo rather than from noise, which a small data set and a short run cannot recover from.
@@ -107,8 +116,11 @@ class MetaConfig:
         check_choices(self)
         if self.inner_steps < 0 or self.warmup < 0 or self.iters < 1 or self.checkpoint_every < 1:
             raise MetastyleError("iters and checkpoint-every must be at least 1, inner steps and warm-up at least 0")
-        if not 0 <= self.style_crops <= 1:
-            raise MetastyleError(f"style crops is a share between 0 and 1, got {self.style_crops}")
+        for name in ("style_crops", "style_blends"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")
+        if self.predictor_noise < 0:
+            raise MetastyleError(f"predictor noise is a standard deviation, at least 0, got {self.predictor_noise}")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
 
@@ -213,14 +225,36 @@ class MetaData:
             s = int(torch.randint(len(self.style_paths), (), generator=generator))
             view = int(torch.randint(VIEWS, (), generator=generator)) if config.predictor else None
             region = torch.rand(5, generator=generator) if config.style_crops else None
+            blend = self._blend_draw(config, generator)
             draws.append((s, self.train.sample(config.batch, generator), self.val.sample(config.batch, generator), view,
-                          region[1:] if region is not None and region[0] < config.style_crops else None))
+                          region[1:] if region is not None and region[0] < config.style_crops else None, blend))
         tasks = []
-        for s, t, v, view, box in draws[share]:
-            loss, statistics = self.region(s, box, vgg, device, config) if box is not None else (
-                self.style_loss(s, vgg, device, config), self.statistics(s, view, vgg, device) if view is not None else None)
+        for s, t, v, view, box, blend in draws[share]:
+            loss, statistics = self.region(s, box, vgg, device, config) if box is not None else self.style(s, view, blend, vgg, device, config)
             tasks.append(Task(loss, t.to(device), v.to(device), statistics))
         return tasks
+
+    def _blend_draw(self, config: MetaConfig, generator: torch.Generator) -> tuple[int, int, float] | None:
+        """(second painting, its view, share of the first) for a blended style, or None for one painting."""
+        if not config.style_blends:
+            return None
+        chance, weight = torch.rand(2, generator=generator).tolist()
+        partner, view = int(torch.randint(len(self.style_paths), (), generator=generator)), int(torch.randint(VIEWS, (), generator=generator))
+        return (partner, view, weight) if chance < config.style_blends else None
+
+    def style(self, index: int, view: int | None, blend: tuple[int, int, float] | None, vgg: VGG19, device: torch.device,
+              config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor | None]:
+        """Painting `index` as a style loss and (seen in `view`, with a predictor) its statistics,
+        or its `blend` with a second painting (`MetaConfig.style_blends`)."""
+        loss = self.style_loss(index, vgg, device, config)
+        statistics = self.statistics(index, view, vgg, device) if view is not None else None
+        if blend is None:
+            return loss, statistics
+        partner, partner_view, weight = blend
+        loss = loss.blend(self.style_loss(partner, vgg, device, config), weight)
+        if statistics is not None:
+            statistics = blend_statistics(statistics, self.statistics(partner, partner_view, vgg, device), weight)
+        return loss, statistics
 
 
 Source = str | os.PathLike | list[str | os.PathLike]
@@ -371,6 +405,8 @@ class _OuterStep:
                 loss = warmup_loss(self.model, mine, self.vgg, config.loss) / self.world
             else:
                 tasks = self.data.tasks(config, self.generator, self.vgg, self.device, share)
+                if config.predictor_noise:
+                    self._add_noise(tasks)
                 loss = meta_loss(self.model, tasks, config, config.inner_lr * decay, scale=config.meta_batch, predictor=self.predictor)
         loss.backward()
         loss = loss.detach()
@@ -382,3 +418,9 @@ class _OuterStep:
             dist.all_reduce(loss)
         self.optimizer.step()
         return {"iteration": it + 1, "warmup_loss" if warming_up else "val_loss": loss.item(), "seconds": time.perf_counter() - tick}
+
+    def _add_noise(self, tasks: list[Task]) -> None:
+        """`MetaConfig.predictor_noise`: Gaussian noise on each task's statistics, in the predictor's standardised units."""
+        for task in tasks:
+            noise = torch.randn(task.statistics.shape, generator=self.generator).to(self.device)
+            task.statistics = task.statistics + self.config.predictor_noise * self.predictor.spread * noise

@@ -48,6 +48,19 @@ def style_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
         return torch.log1p(torch.cat(parts, dim=1))
 
 
+def blend_statistics(first: torch.Tensor, second: torch.Tensor, weight: float) -> torch.Tensor:
+    """The statistics (`style_statistics`) of a collage with a share `weight` of `first`'s image and
+    the rest `second`'s: channel means blend linearly, and so do mean squares (variance + mean²)."""
+    parts, offset = [], 0
+    for channels in STAT_CHANNELS:
+        (m1, s1), (m2, s2) = [torch.expm1(x[:, offset : offset + 2 * channels]).split(channels, dim=1) for x in (first, second)]
+        mean = weight * m1 + (1 - weight) * m2
+        square = weight * (s1**2 + m1**2) + (1 - weight) * (s2**2 + m2**2)
+        parts += [mean, (square - mean**2).clamp(min=0).sqrt()]
+        offset += 2 * channels
+    return torch.log1p(torch.cat(parts, dim=1))
+
+
 def painting_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
     """The statistics of a whole painting (1x3xHxW, loaded at PAINTING_SIZE): those of its centre view."""
     h, w = painting.shape[-2:]
