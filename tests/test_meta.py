@@ -130,7 +130,7 @@ def test_meta_training_lowers_the_validation_loss(folders, tmp_path, vgg):
     assert len(lines) == 25
 
 
-@pytest.mark.parametrize("config", [TINY, replace(TINY, inner_steps=0, predictor=True, predictor_lr=1e-3)], ids=["algorithm-1", "amortised"])
+@pytest.mark.parametrize("config", [TINY, replace(TINY, inner_steps=0, predictor=True, predictor_lr=1e-3, ema=0.5)], ids=["algorithm-1", "amortised-ema"])
 def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_path, config):
     straight = meta_train(*folders, tmp_path / "a", config)
     meta_train(*folders, tmp_path / "b", replace(config, iters=2))
@@ -297,3 +297,17 @@ def test_predictor_noise_perturbs_the_statistics_reproducibly_and_training_goes_
     assert torch.equal(a, b) and not torch.equal(a, c)
     with pytest.raises(MetastyleError, match="predictor noise"):
         replace(config, predictor_noise=-1.0)
+
+
+def test_with_ema_the_model_file_holds_the_moving_average_of_the_weights(folders, tmp_path):
+    config = replace(TINY, iters=2, checkpoint_every=1, ema=0.75)
+    first = meta_train(*folders, tmp_path / "one", replace(config, iters=1))  # the weights after one iteration
+    averaged = meta_train(*folders, tmp_path / "two", config)
+    state = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
+    saved = load_file(tmp_path / "two" / "model.safetensors")
+    for name, weight in first.named_parameters():
+        expected = 0.75 * weight + 0.25 * state["model"][name]  # the average starts at the first iteration's weights
+        assert torch.allclose(dict(averaged.named_parameters())[name], expected) and torch.allclose(saved[name], expected), name
+    assert not torch.allclose(saved["net.0.0.1.weight"], state["model"]["net.0.0.1.weight"])
+    with pytest.raises(MetastyleError, match="ema"):
+        replace(config, ema=1.0)
