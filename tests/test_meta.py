@@ -297,6 +297,8 @@ def test_predictor_noise_perturbs_the_statistics_reproducibly_and_training_goes_
     assert torch.equal(a, b) and not torch.equal(a, c)
     with pytest.raises(MetastyleError, match="predictor noise"):
         replace(config, predictor_noise=-1.0)
+    with pytest.raises(MetastyleError, match="predictor noise"):
+        replace(TINY, predictor_noise=0.5)
 
 
 def test_with_ema_the_model_file_holds_the_moving_average_of_the_weights(folders, tmp_path):

@@ -126,8 +126,8 @@ class MetaConfig:
                 raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")
         if not 0 <= self.ema < 1:
             raise MetastyleError(f"ema is a decay between 0 and 1 (excluded), got {self.ema}")
-        if self.predictor_noise < 0:
-            raise MetastyleError(f"predictor noise is a standard deviation, at least 0, got {self.predictor_noise}")
+        if self.predictor_noise < 0 or (self.predictor_noise and not self.predictor):
+            raise MetastyleError(f"predictor noise is a standard deviation (at least 0) for a run with --predictor, got {self.predictor_noise}")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
 
