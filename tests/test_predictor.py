@@ -8,7 +8,7 @@ import torch
 from conftest import pointwise_features
 from metastyle.meta import MetaConfig, MetaData, meta_loss, meta_train
 from metastyle.models import load_model, load_predictor, save_model
-from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, start_for, style_statistics
+from metastyle.predictor import STAT_SIZE, StylePredictor, conditioned_parameters, painting_statistics, painting_views, start_for, style_statistics
 from metastyle.start import Start, load_start
 from metastyle.transformer import TransformerNet, in_parameter_names
 
@@ -23,8 +23,17 @@ def test_statistics_tell_paintings_apart(vgg):
     a, b = style_statistics(vgg, flat), style_statistics(vgg, textured)
     assert a.shape == (1, STAT_SIZE) and torch.isfinite(a).all()
     assert (a - b).abs().max() > 0.5
-    # The whole painting is seen through its centre view, whatever its size.
-    assert painting_statistics(vgg, torch.rand(1, 3, 90, 130)).shape == (1, STAT_SIZE)
+    # The whole painting is seen through views of 67% of its shorter side: 2 x 3 of them here.
+    assert painting_statistics(vgg, torch.rand(1, 3, 90, 130)).shape == (6, STAT_SIZE)
+
+
+@pytest.mark.parametrize("height, width", [(64, 64), (48, 64), (64, 20)])
+def test_the_views_of_a_painting_cover_all_of_it(height, width):
+    for top, left in [(0, 0), (height - 3, width - 3), (0, width - 3), (height // 2, width // 2)]:
+        painting = torch.zeros(1, 3, height, width)
+        painting[..., top : top + 3, left : left + 3] = 1.0  # a mark, wherever it is, is in some view
+        views = painting_views(painting)
+        assert views.shape[1:] == (3, 256, 256) and views.amax(dim=(1, 2, 3)).max() > 0.5, (top, left)
 
 
 def test_a_fresh_predictor_leaves_the_start_unchanged(vgg, painting):
@@ -45,6 +54,10 @@ def test_conditioned_parameters_move_only_instance_norm_and_pass_gradients():
     norms = set(in_parameter_names(model))
     for name, p in model.named_parameters():
         assert torch.equal(params[name], p) == (name not in norms), name
+    # Several views of a painting: the mean of their predictions.
+    views = torch.rand(2, STAT_SIZE)
+    one, other, both = (conditioned_parameters(model, predictor, v) for v in (views[:1], views[1:], views))
+    assert all(torch.allclose(both[n], (one[n] + other[n]) / 2, atol=1e-6) for n in norms)
     loss = sum(params[n].square().sum() for n in norms)
     loss.backward()
     assert predictor.head.weight.grad.abs().sum() > 0 and predictor.encoder[0].weight.grad.abs().sum() > 0
