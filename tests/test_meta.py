@@ -249,7 +249,7 @@ def test_a_style_crop_is_a_region_of_the_painting_seen_by_the_loss_and_the_predi
     expected = PerceptualLoss(vgg, region(config.style_size), config.loss).style_grams
     assert all(torch.equal(loss.style_grams[k], expected[k]) for k in expected)
     assert torch.equal(statistics, painting_statistics(vgg, region(PAINTING_SIZE)))
-    assert not torch.allclose(statistics, painting_statistics(vgg, load_image(data.style_paths[2], PAINTING_SIZE)))
+    assert not torch.allclose(statistics.mean(0), painting_statistics(vgg, load_image(data.style_paths[2], PAINTING_SIZE)).mean(0))
 
 
 @pytest.mark.parametrize("share, regions", [(0.0, 0), (1.0, 4)])
