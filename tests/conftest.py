@@ -69,7 +69,7 @@ def png16_rgb(path: Path, array: np.ndarray) -> Path:
     return write_png(path, w, h, 16, 2, b"".join(b"\x00" + array[row].astype(">u2").tobytes() for row in range(h)))
 
 
-def pointwise_features(layers_channels):
+def pointwise_features(layers_channels: dict[str, int]):
     """A stand-in for VGG-19 whose features at each pixel depend on that pixel only, so that the
     features of a collage are exactly the collage of the features."""
     gen = torch.Generator().manual_seed(3)
