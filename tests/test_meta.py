@@ -313,3 +313,26 @@ def test_with_ema_the_model_file_holds_the_moving_average_of_the_weights(folders
     assert not torch.allclose(saved["net.0.0.1.weight"], state["model"]["net.0.0.1.weight"])
     with pytest.raises(MetastyleError, match="ema"):
         replace(config, ema=1.0)
+
+
+def test_predictor_noise_does_not_depend_on_the_share_a_process_computes(folders, vgg):
+    from metastyle.meta import _OuterStep
+    from metastyle.predictor import StylePredictor
+
+    config = replace(TINY, inner_steps=0, predictor=True, predictor_noise=0.5, meta_batch=4)
+    data, cpu = MetaData(*folders, config), torch.device("cpu")
+    tasks = data.tasks(config, torch.Generator().manual_seed(0), vgg, cpu, slice(None))
+    tasks[3].statistics = torch.cat([tasks[3].statistics] * 3)  # a region seen in 3 views: more numbers to draw
+
+    def noisy(rank, world):
+        share = slice(rank * 4 // world, (rank + 1) * 4 // world)
+        mine = [Task(t.loss, t.train, t.val, t.statistics.clone()) for t in tasks[share]]
+        step = _OuterStep(config, data, None, StylePredictor(), None, vgg, torch.Generator().manual_seed(1), cpu, rank, world)
+        step._add_noise(mine, share)
+        return [t.statistics for t in mine], step.generator.get_state()
+
+    whole, state = noisy(0, 1)
+    halves = [noisy(rank, 2) for rank in (0, 1)]
+    assert all(torch.equal(a, b) for a, b in zip(whole, halves[0][0] + halves[1][0]))
+    assert all(torch.equal(state, half[1]) for half in halves)
+    assert not torch.equal(whole[0], tasks[0].statistics)

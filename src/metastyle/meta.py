@@ -96,7 +96,8 @@ class MetaConfig:
     # Not in the reference: a blend of two paintings is a new style too. A collage with a share w of
     # one painting's area has exactly the blend w : 1-w of their Gram matrices (normalised per
     # pixel), and its channel means and variances blend the same way (predictor.blend_statistics),
-    # so every pair and every w is a style the predictor has to place between the two. Measured
+    # so every pair and every w is a style the predictor has to place between the two (a style
+    # drawn as a region, `style_crops`, stays unblended). Measured
     # (benchmarks/RESULTS.md): 700 iterations at 0.5 from the stage-6 small file lowered the start's
     # style loss 3-5% on training and held-out paintings alike, as plain training does.
     style_blends: float = setting(0.0, "share of the styles that blend two paintings (a random share of each), as a collage of them would")
@@ -429,7 +430,7 @@ class _OuterStep:
             else:
                 tasks = self.data.tasks(config, self.generator, self.vgg, self.device, share)
                 if config.predictor_noise:
-                    self._add_noise(tasks)
+                    self._add_noise(tasks, share)
                 loss = meta_loss(self.model, tasks, config, config.inner_lr * decay, scale=config.meta_batch, predictor=self.predictor)
         loss.backward()
         loss = loss.detach()
@@ -442,8 +443,14 @@ class _OuterStep:
         self.optimizer.step()
         return {"iteration": it + 1, "warmup_loss" if warming_up else "val_loss": loss.item(), "seconds": time.perf_counter() - tick}
 
-    def _add_noise(self, tasks: list[Task]) -> None:
-        """`MetaConfig.predictor_noise`: Gaussian noise on each task's statistics, in the predictor's standardised units."""
-        for task in tasks:
-            noise = torch.randn(task.statistics.shape, generator=self.generator).to(self.device)
+    def _add_noise(self, tasks: list[Task], share: slice) -> None:
+        """`MetaConfig.predictor_noise`: Gaussian noise on each task's statistics, in the predictor's standardised units.
+
+        Like the tasks, the seeds are drawn for the whole meta-batch: a task's noise, and the
+        generator after it, do not depend on which process computes which share (nor on how many
+        views a region's statistics have).
+        """
+        seeds = torch.randint(2**62, (self.config.meta_batch,), generator=self.generator)[share].tolist()
+        for task, seed in zip(tasks, seeds):
+            noise = torch.randn(task.statistics.shape, generator=torch.Generator().manual_seed(seed)).to(self.device)
             task.statistics = task.statistics + self.config.predictor_noise * self.predictor.spread * noise
