@@ -110,6 +110,41 @@ def test_model_files_keep_the_predictor_apart_from_the_network(tmp_path, vgg, pa
     assert plain.for_painting(painting, vgg) is plain.network
 
 
+def test_the_gain_scales_a_paintings_offsets_and_travels_in_the_model_file(tmp_path, vgg, painting):
+    torch.manual_seed(0)
+    model, predictor = TransformerNet(), StylePredictor()
+    torch.nn.init.normal_(predictor.head.weight, std=0.01)
+    predictor.gain.fill_(1.5)
+    save_model(model, tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=predictor)
+    start = load_start(tmp_path / "init.safetensors")
+    assert start.predictor.gain.item() == 1.5
+    scaled = start.for_painting(painting, vgg).state_dict()
+    start.predictor.gain.fill_(1.0)
+    plain, body = start.for_painting(painting, vgg).state_dict(), model.state_dict()
+    for name in in_parameter_names(model):
+        assert torch.allclose(scaled[name] - body[name], 1.5 * (plain[name] - body[name]), atol=1e-6), name
+    # Files and checkpoints from before the gain load with none (a gain of 1).
+    older = {k: v for k, v in predictor.state_dict().items() if k != "gain"}
+    fresh = StylePredictor()
+    fresh.gain.fill_(2.0)
+    fresh.load_state_dict(older)
+    assert fresh.gain.item() == 1.0 and torch.equal(fresh.head.weight, predictor.head.weight)
+
+
+def test_meta_training_from_a_file_leaves_its_gain_behind(folders, tmp_path):
+    """The gain was chosen for the predictor as it was: training changes the predictor, and it trains without one."""
+    styles, photos = folders
+    torch.manual_seed(0)
+    model, predictor = TransformerNet(), StylePredictor()
+    predictor.calibrate(torch.randn(4, STAT_SIZE))
+    predictor.gain.fill_(1.5)
+    save_model(model, tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=predictor)
+    meta_train(styles, photos, tmp_path / "run", replace(AMORTISED, iters=1), init=tmp_path / "init.safetensors")
+    trained = load_predictor(tmp_path / "run" / "model.safetensors")
+    assert trained.gain.item() == 1.0
+    assert torch.equal(trained.center, predictor.center)
+
+
 @pytest.mark.parametrize("shipped", ["full", "small"])
 def test_the_shipped_starts_are_conditioned_on_held_out_paintings(vgg, shipped):
     """The shipped predictors move the start toward each painting they never saw: lower style loss

@@ -72,7 +72,8 @@ def _student(teacher: Start, config: DistillConfig, device: torch.device) -> tup
         torch.manual_seed(config.seed)
         student = TransformerNet(config.width)
         predictor = StylePredictor(in_parameter_count(student))
-    predictor.load_state_dict({k: v for k, v in teacher.predictor.state_dict().items() if not k.startswith("head.")}, strict=False)
+    encoder = {k: v for k, v in teacher.predictor.state_dict().items() if not k.startswith("head.") and k != "gain"}
+    predictor.load_state_dict(encoder, strict=False)
     return student.to(device), predictor.to(device)
 
 

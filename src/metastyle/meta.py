@@ -316,8 +316,8 @@ def _networks(
     if given is not None:  # its width too: a small model (distill.py) trains on as a small one
         model.load_state_dict(given.state_dict())
     given_predictor = load_predictor(init) if predictor is not None and init is not None else None
-    if given_predictor is not None:
-        predictor.load_state_dict(given_predictor.state_dict())
+    if given_predictor is not None:  # without its gain: one for the predictor as it was, not as training leaves it
+        predictor.load_state_dict({**given_predictor.state_dict(), "gain": predictor.gain})
     elif predictor is not None:  # each painting's first view: computed here once, used again in training
         predictor.calibrate(torch.cat([data.statistics(i, 0, vgg, device) for i in range(len(data.style_paths))]))
     groups = [{"params": list(model.to(device).parameters()), "base_lr": config.outer_lr}]

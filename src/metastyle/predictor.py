@@ -82,6 +82,11 @@ def painting_statistics(vgg: VGG19, painting: torch.Tensor) -> torch.Tensor:
     return style_statistics(vgg, painting_views(painting))
 
 
+def _without_gain(module: nn.Module, state: dict[str, torch.Tensor], prefix: str, *_: object) -> None:
+    """Model files and checkpoints written before the gain existed have none: a gain of 1."""
+    state.setdefault(prefix + "gain", torch.ones(()))
+
+
 class StylePredictor(nn.Module):
     """Painting statistics -> offsets of the InstanceNorm parameters of a `TransformerNet`
     (`outputs`: their number, `in_parameter_count(network)`)."""
@@ -93,6 +98,13 @@ class StylePredictor(nn.Module):
         # Adam then moved the predicted offsets by several units in one step (a test run diverged).
         self.register_buffer("center", torch.zeros(STAT_SIZE))
         self.register_buffer("spread", torch.ones(STAT_SIZE))
+        # The offsets' multiplier for a painting's start (`start_for`), where the predictions of its
+        # covering views are averaged: a predictor trained on one view at a time shrinks towards the
+        # mean where a view leaves the painting uncertain, and several views remove some of that
+        # doubt. Chosen after training on training paintings (benchmarks/view_gain.py); training
+        # itself uses none (`conditioned_parameters`).
+        self.register_buffer("gain", torch.ones(()))
+        self.register_load_state_dict_pre_hook(_without_gain)
         self.encoder = nn.Sequential(nn.Linear(STAT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
         self.head = nn.Linear(bottleneck, outputs)
         nn.init.zeros_(self.head.weight)
@@ -108,14 +120,15 @@ class StylePredictor(nn.Module):
         self.spread.copy_(statistics.std(0).clamp(min=1e-2))
 
 
-def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor) -> dict[str, torch.Tensor]:
+def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor,
+                           gain: float | torch.Tensor = 1.0) -> dict[str, torch.Tensor]:
     """The network's parameters for one painting (statistics Kx2944, K views of it): its InstanceNorm
-    ones offset by the mean of the views' predictions.
+    ones offset by `gain` times the mean of the views' predictions.
 
     Differentiable with respect to the body and the predictor, for `torch.func.functional_call`.
     """
     params = dict(model.named_parameters())
-    offsets = predictor(statistics).mean(0)
+    offsets = gain * predictor(statistics).mean(0)
     start = 0
     for name in in_parameter_names(model):
         n = params[name].numel()
@@ -125,9 +138,10 @@ def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, sta
 
 
 @torch.no_grad()
-def conditioned_network(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor) -> TransformerNet:
+def conditioned_network(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor,
+                        gain: float | torch.Tensor = 1.0) -> TransformerNet:
     """A copy of `model` whose InstanceNorm parameters are predicted from `statistics` (Kx2944)."""
-    params = conditioned_parameters(model.to(statistics.device), predictor.to(statistics.device), statistics)
+    params = conditioned_parameters(model.to(statistics.device), predictor.to(statistics.device), statistics, gain)
     start = TransformerNet(model.width).to(statistics.device)
     start.load_state_dict({**model.state_dict(), **params})
     return start
@@ -135,4 +149,4 @@ def conditioned_network(model: TransformerNet, predictor: StylePredictor, statis
 
 def start_for(model: TransformerNet, predictor: StylePredictor, vgg: VGG19, painting: torch.Tensor) -> TransformerNet:
     """A copy of `model` whose InstanceNorm parameters are predicted for `painting` (loaded at PAINTING_SIZE)."""
-    return conditioned_network(model, predictor, painting_statistics(vgg, painting))
+    return conditioned_network(model, predictor, painting_statistics(vgg, painting), predictor.gain)

@@ -1,0 +1,66 @@
+"""The style predictor's gain (`StylePredictor.gain`): how far to scale the offsets it predicts for a
+painting's start, where the predictions of the painting's covering views are averaged.
+
+Trained on one view at a time, the predictor hedges towards the mean where a view leaves the painting
+uncertain; the mean of several views' predictions hedges less than that requires. The gain is chosen
+on training paintings (adapt_lrs.py's seeded choice) and the seeded test photos of
+../shared/data/photos, by the objective that meta-training and adaptation minimise (`score`'s losses
+at 256 px with adaptation's content weight), so that the held-out bench stays out of the choice.
+
+    python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from adapt_lrs import evaluation_photos, training_paintings
+from start_gap import losses
+
+from metastyle.adapt import ADAPT_LOSS
+from metastyle.models import read_info, save_model
+from metastyle.start import load_start
+from metastyle.vgg import VGG19
+
+
+def objective(row: dict[str, float]) -> float:
+    """Adaptation's weighting of the `score` losses (content 80 : style 1), what the start is trained for."""
+    return ADAPT_LOSS.content_weight * row["content_loss"] + row["style_loss"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--init", required=True, help="model file with a style predictor")
+    parser.add_argument("--gains", default="1,1.1,1.2,1.3,1.4")
+    parser.add_argument("--paintings", type=int, default=12)
+    parser.add_argument("--photos", type=int, default=2)
+    parser.add_argument("--write", type=Path, help="write the model here with the best gain (and the scan in its metadata)")
+    parser.add_argument("-o", "--output", type=Path, help="the scan as JSON")
+    args = parser.parse_args()
+    vgg, start = VGG19(), load_start(args.init)
+    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    scan = {}
+    for gain in (float(g) for g in args.gains.split(",")):
+        start.predictor.gain.fill_(gain)
+        scan[gain] = losses(start, paintings, photos, vgg, predicted=True)
+        print(f"gain {gain:g}: content {scan[gain]['content_loss']:.4g}, style {scan[gain]['style_loss']:.4g}, "
+              f"objective {objective(scan[gain]):.4g}", flush=True)
+    best = min(scan, key=lambda g: objective(scan[g]))
+    print(f"best gain {best:g}")
+    report = {"init": args.init, "paintings": args.paintings, "photos": [p.stem for p in photos], "best": best,
+              "scan": {str(g): row for g, row in scan.items()}}
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=1) + "\n")
+    if args.write:
+        start.predictor.gain.fill_(best)
+        info = {**read_info(args.init), "view_gain": {"gain": best, "chosen_by": "benchmarks/view_gain.py",
+                                                       "objective": {str(g): objective(r) for g, r in scan.items()}}}
+        save_model(start.network, args.write, info, half=True, predictor=start.predictor)
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
