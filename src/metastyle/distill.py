@@ -72,8 +72,8 @@ def _student(teacher: Start, config: DistillConfig, device: torch.device) -> tup
         torch.manual_seed(config.seed)
         student = TransformerNet(config.width)
         predictor = StylePredictor(in_parameter_count(student))
-    encoder = {k: v for k, v in teacher.predictor.state_dict().items() if not k.startswith("head.") and k != "gain"}
-    predictor.load_state_dict(encoder, strict=False)
+    shared = {k: v for k, v in teacher.predictor.state_dict().items() if not k.startswith("head.") and k != "gain"}
+    predictor.load_state_dict(shared, strict=False)  # the teacher's standardisation and encoder
     return student.to(device), predictor.to(device)
 
 

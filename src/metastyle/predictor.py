@@ -101,8 +101,9 @@ class StylePredictor(nn.Module):
         # The offsets' multiplier for a painting's start (`start_for`), where the predictions of its
         # covering views are averaged: a predictor trained on one view at a time shrinks towards the
         # mean where a view leaves the painting uncertain, and several views remove some of that
-        # doubt. Chosen after training on training paintings (benchmarks/view_gain.py); training
-        # itself uses none (`conditioned_parameters`).
+        # doubt. Chosen after training on training paintings (benchmarks/view_gain.py: 1.1 for the
+        # stage-6 small model, whose held-out start it made 9% better, median pair by pair, and its
+        # 25-step result 0.5%; benchmarks/RESULTS.md). Training itself uses none (`conditioned_parameters`).
         self.register_buffer("gain", torch.ones(()))
         self.register_load_state_dict_pre_hook(_without_gain)
         self.encoder = nn.Sequential(nn.Linear(STAT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
