@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from metastyle.device import autocast
 from metastyle.errors import MetastyleError
 from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.meta import MetaConfig, MetaData, Task, meta_loss, meta_train
@@ -130,7 +131,11 @@ def test_meta_training_lowers_the_validation_loss(folders, tmp_path, vgg):
     assert len(lines) == 25
 
 
-@pytest.mark.parametrize("config", [TINY, replace(TINY, inner_steps=0, predictor=True, predictor_lr=1e-3, ema=0.5)], ids=["algorithm-1", "amortised-ema"])
+@pytest.mark.parametrize("config", [
+    TINY,
+    replace(TINY, inner_steps=0, predictor=True, predictor_lr=1e-3, ema=0.5),
+    replace(TINY, inner_steps=2, inner_loop="deployed", first_order=True, inner_params="all", predictor=True, precision="bf16"),
+], ids=["algorithm-1", "amortised-ema", "deployed"])
 def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_path, config):
     straight = meta_train(*folders, tmp_path / "a", config)
     meta_train(*folders, tmp_path / "b", replace(config, iters=2))
@@ -336,3 +341,44 @@ def test_predictor_noise_does_not_depend_on_the_share_a_process_computes(folders
     assert all(torch.equal(a, b) for a, b in zip(whole, halves[0][0] + halves[1][0]))
     assert all(torch.equal(state, half[1]) for half in halves)
     assert not torch.equal(whole[0], tasks[0].statistics)
+
+
+def test_the_deployed_inner_loop_is_the_test_time_adaptation_with_a_first_order_gradient(vgg):
+    """Its adapted weights are what adapt.adapt_steps makes of the start (in bf16 too: inside an
+    autocast region, as meta-training once ran it, the steps kept the start's cached bf16 weights),
+    and the outer gradient is the validation loss's gradient at those weights."""
+    from torch.func import functional_call
+
+    from metastyle.adapt import AdaptConfig, adapt_steps
+
+    torch.manual_seed(0)
+    model = TransformerNet()
+    gen = torch.Generator().manual_seed(0)
+    style, train, val = (torch.rand(n, 3, 16, 16, generator=gen) for n in (1, 6, 2))
+    task = Task(PerceptualLoss(vgg, style), train, val)
+    for precision, tolerance in (("bf16", 1e-3), ("fp32", 1e-5)):
+        config = replace(TINY, inner_steps=3, inner_loop="deployed", first_order=True, inner_params="all", precision=precision)
+        by_hand = TransformerNet()
+        by_hand.load_state_dict(model.state_dict())
+        adapt_steps(by_hand, task.loss, train.split(2), AdaptConfig(steps=3, batch=2, precision=precision))
+        adapted = {n: p.detach().clone().requires_grad_(True) for n, p in by_hand.named_parameters()}
+        with autocast(torch.device("cpu"), precision):
+            at_adapted = task.loss(functional_call(model, adapted, (val,)), task.loss.content_targets(val)).total
+            at_start = task.loss(model(val), task.loss.content_targets(val)).total
+        loss = meta_loss(model, [task], config, inner_lr=0.0, scale=1)
+        assert loss.item() == pytest.approx(at_adapted.item(), rel=tolerance) and loss.item() != pytest.approx(at_start.item(), rel=tolerance)
+    # fp32: the outer gradient is the adapted weights' own (round-off relative to the largest entry,
+    # as conv biases before InstanceNorm have true gradient zero)
+    mine, theirs = torch.autograd.grad(loss, list(model.parameters())), torch.autograd.grad(at_adapted, list(adapted.values()))
+    scale = max(g.abs().max().item() for g in theirs)
+    assert all(torch.allclose(m, t, rtol=1e-4, atol=1e-5 * scale) for m, t in zip(mine, theirs))
+    with pytest.raises(MetastyleError, match="first order"):
+        replace(TINY, inner_loop="deployed")
+
+
+def test_the_deployed_inner_loop_draws_a_content_batch_per_step_and_random_validation_crops(folders, vgg):
+    config = replace(TINY, inner_steps=3, inner_loop="deployed", first_order=True)
+    data = MetaData(*folders, config)
+    tasks = data.tasks(config, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))
+    assert [t.train.shape[0] for t in tasks] == [3 * config.batch] * config.meta_batch
+    assert data.val.augment and not MetaData(*folders, TINY).val.augment

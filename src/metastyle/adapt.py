@@ -7,7 +7,7 @@ that MetaStyle is compared with at an equal step budget. Stylisation is one forw
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import torch
@@ -102,14 +102,29 @@ def adapt_network(
     Rates that `config` leaves open are the reference's; give a start's own with `config.with_rates(start.rates)`.
     `on_step(step, losses, network)` follows every step (progress bars, the benchmark's snapshots).
     """
-    device, config = style.device, config.with_rates({})
-    model = copy.deepcopy(model).to(device).train()
-    optimizer = torch.optim.Adam(_parameter_groups(model, config))
+    device = style.device
+    model = copy.deepcopy(model).to(device)
     loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(device), style, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
-    precision = autocast(device, config.precision)
-    for step in range(1, config.steps + 1):
-        batch = content.sample(config.batch, generator).to(device)
+    batches = (content.sample(config.batch, generator).to(device) for _ in range(config.steps))
+    terms = adapt_steps(model, loss_fn, batches, config, on_step)
+    return model.eval(), terms
+
+
+def adapt_steps(
+    model: TransformerNet,
+    loss_fn: PerceptualLoss,
+    batches: Iterable[torch.Tensor],
+    config: AdaptConfig,
+    on_step: Callable[[int, LossTerms, TransformerNet], None] | None = None,
+) -> LossTerms:
+    """The adaptation itself, in place: one Adam step on `loss_fn` per batch of content; returns
+    the last step's losses. Meta-training runs these same steps as its inner loop (meta.py)."""
+    config = config.with_rates({})
+    model.train()
+    optimizer = torch.optim.Adam(_parameter_groups(model, config))
+    precision = autocast(next(model.parameters()).device, config.precision)
+    for step, batch in enumerate(batches, start=1):
         with precision:
             terms = loss_fn(model(batch), loss_fn.content_targets(batch))
         optimizer.zero_grad(set_to_none=True)
@@ -119,4 +134,4 @@ def adapt_network(
         if on_step is not None:
             on_step(step, terms, model)
     model.requires_grad_(True)
-    return model.eval(), terms
+    return terms

@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch.func import functional_call
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from .adapt import AdaptConfig, adapt_steps
 from .data import list_images, training_builtins
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
@@ -45,6 +46,7 @@ from .predictor import (
 )
 from .runfolder import RunFolder, checkpoint_due
 from .sampling import ImageSampler, split_holdout
+from .start import PREDICTED_START_RATES
 from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
 from .vgg import VGG19
 
@@ -60,6 +62,12 @@ class MetaConfig:
     batch: int = setting(4, "content images per inner and outer batch")
     inner_steps: int = setting(1, "differentiable inner steps; 0 scores the start itself (with --predictor: an amortised start)")
     inner_params: str = setting("in", "adapted in the inner loop: in (InstanceNorm affine, the reference) or all", choices=("in", "all"))
+    # Not in the reference: "deployed" makes the inner loop the adaptation users run (adapt.py:
+    # Adam at the start's rates, a new content batch each step), first order (Nichol et al. 2018),
+    # with --inner-lr unused. One SGD step on the InstanceNorm parameters is not what test time
+    # does, and from 10 steps on the shared convolutions, not the start, set the result
+    # (benchmarks/RESULTS.md, "Where 25 steps end"): this trains them for the steps users take.
+    inner_loop: str = setting("sgd", "sgd: differentiable SGD steps (the reference); deployed: the test-time Adam steps, first order", choices=("sgd", "deployed"))
     # The reference's 1e-5 is relative to its loss scale. With our Caffe-scale VGG-19 losses, on
     # real paintings and photos at 256 px, the gradient on a fresh network's InstanceNorm
     # parameters has norm 1.2e7-2.9e7 while the parameters have norm 40: 5e-8 moves them by
@@ -132,13 +140,16 @@ class MetaConfig:
             raise MetastyleError(f"ema is a decay between 0 and 1 (excluded), got {self.ema}")
         if self.predictor_noise < 0 or (self.predictor_noise and not self.predictor):
             raise MetastyleError(f"predictor noise is a standard deviation (at least 0) for a run with --predictor, got {self.predictor_noise}")
+        if self.inner_loop == "deployed" and (not self.first_order or self.normalized_inner or self.inner_steps < 1):
+            raise MetastyleError("the deployed inner loop takes at least one step and is first order only: add --first-order (and no --normalized-inner)")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
 
 
 @dataclass
 class Task:
-    """One style of the meta-batch: its loss, a training batch and a validation batch."""
+    """One style of the meta-batch: its loss, a training batch (for the deployed inner loop one per
+    step, concatenated) and a validation batch."""
 
     loss: PerceptualLoss
     train: torch.Tensor
@@ -154,22 +165,53 @@ def meta_loss(
     With a `predictor` each task starts from the weights predicted for its painting.
     """
     params = dict(model.named_parameters())
-    inner_names = in_parameter_names(model) if config.inner_params == "in" else list(params)
-    total = torch.zeros((), device=next(model.parameters()).device)
+    device = next(model.parameters()).device
+    precision, total = autocast(device, config.precision), torch.zeros((), device=device)
     for task in tasks:
-        start = conditioned_parameters(model, predictor, task.statistics) if predictor is not None else params
-        fast = start
-        train_targets = task.loss.content_targets(task.train) if config.inner_steps else {}
-        for _ in range(config.inner_steps):  # inner loop: k differentiable update steps
-            inner = task.loss(functional_call(model, fast, (task.train,)), train_targets).total
-            grads = torch.autograd.grad(inner, [fast[n] for n in inner_names], create_graph=not config.first_order)
-            rate = inner_lr / torch.sqrt(sum((g * g).sum() for g in grads)) if config.normalized_inner else inner_lr
-            fast = {**fast, **{n: fast[n] - rate * g for n, g in zip(inner_names, grads)}}
-        val_targets = task.loss.content_targets(task.val)
-        total = total + task.loss(functional_call(model, fast, (task.val,)), val_targets).total
-        if config.init_weight:
-            total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), val_targets).total
+        with precision:
+            start = conditioned_parameters(model, predictor, task.statistics) if predictor is not None else params
+        if config.inner_loop == "deployed":  # its own autocast, per step (deployed_steps)
+            fast = deployed_steps(model, start, task, config, predictor is not None)
+        else:
+            with precision:
+                fast = sgd_steps(model, start, task, config, inner_lr)
+        with precision:
+            val_targets = task.loss.content_targets(task.val)
+            total = total + task.loss(functional_call(model, fast, (task.val,)), val_targets).total
+            if config.init_weight:
+                total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), val_targets).total
     return total / scale
+
+
+def sgd_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task, config: MetaConfig, inner_lr: float) -> dict[str, torch.Tensor]:
+    """The reference's inner loop: k differentiable SGD steps from `start` on the task's training batch."""
+    inner_names = in_parameter_names(model) if config.inner_params == "in" else list(start)
+    fast = start
+    train_targets = task.loss.content_targets(task.train) if config.inner_steps else {}
+    for _ in range(config.inner_steps):
+        inner = task.loss(functional_call(model, fast, (task.train,)), train_targets).total
+        grads = torch.autograd.grad(inner, [fast[n] for n in inner_names], create_graph=not config.first_order)
+        rate = inner_lr / torch.sqrt(sum((g * g).sum() for g in grads)) if config.normalized_inner else inner_lr
+        fast = {**fast, **{n: fast[n] - rate * g for n, g in zip(inner_names, grads)}}
+    return fast
+
+
+def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task, config: MetaConfig, predicted: bool) -> dict[str, torch.Tensor]:
+    """`MetaConfig.inner_loop` "deployed": the test-time steps (adapt.adapt_steps) from `start` on a
+    detached copy, one of the task's training batches each, at the rates of a `predicted` start.
+    Call it outside autocast, as test time does: in an autocast region the backward passes would
+    run in bf16, and the region's cache would keep the bf16 weights from before each step.
+
+    The adapted weights come back as `start` plus a constant: the outer gradient taken at the
+    adapted weights reaches the start, and through it the body and the predictor, unchanged.
+    """
+    network = TransformerNet(model.width).to(next(model.parameters()).device)
+    network.load_state_dict({**model.state_dict(), **{n: p.detach() for n, p in start.items()}})
+    steps = AdaptConfig(steps=config.inner_steps, batch=config.batch, size=config.size, params=config.inner_params,
+                        precision=config.precision, loss=config.loss).with_rates(PREDICTED_START_RATES if predicted else {})
+    adapt_steps(network, task.loss, task.train.split(config.batch), steps)
+    adapted = dict(network.named_parameters())
+    return {n: p + (adapted[n].detach() - p.detach()) for n, p in start.items()}
 
 
 VIEWS = 8  # random views per painting that the style predictor learns from
@@ -187,7 +229,9 @@ class MetaData:
         self.style_size = config.style_size
         train, val = split_holdout(_paths(content_sources, "photo", config.test_fraction, config.seed), config.val_fraction, config.seed)
         self.train = ImageSampler(train, config.size, augment=True)
-        self.val = ImageSampler(val, config.size, augment=False)
+        # The reference scores the centre squares of its validation photos; the deployed inner loop,
+        # whose meta-gradient is first order and noisier, random crops of them (10 photos otherwise).
+        self.val = ImageSampler(val, config.size, augment=config.inner_loop == "deployed")
         if config.inner_steps == 0:  # no inner loop to hold content out from: score random crops of all of it
             self.train = self.val = ImageSampler(train + val, config.size, augment=True)
         self.views = ImageSampler(self.style_paths, VIEW_SIZE, augment=True)  # what the style predictor sees
@@ -237,7 +281,8 @@ class MetaData:
             view = int(torch.randint(VIEWS, (), generator=generator)) if config.predictor else None
             region = torch.rand(5, generator=generator) if config.style_crops else None
             blend = self._blend_draw(config, generator)
-            draws.append((s, self.train.sample(config.batch, generator), self.val.sample(config.batch, generator), view,
+            train = self.train.sample(config.batch * (config.inner_steps if config.inner_loop == "deployed" else 1), generator)
+            draws.append((s, train, self.val.sample(config.batch, generator), view,
                           region[1:] if region is not None and region[0] < config.style_crops else None, blend))
         tasks = []
         for s, t, v, view, box, blend in draws[share]:
@@ -422,16 +467,17 @@ class _OuterStep:
         self.optimizer.zero_grad(set_to_none=True)
         per_rank = config.meta_batch // self.world
         share = slice(self.rank * per_rank, (self.rank + 1) * per_rank)
-        with autocast(self.device, config.precision):
-            if warming_up:
-                images = self.data.train.sample(config.meta_batch * config.batch, self.generator)
-                mine = images[share.start * config.batch : share.stop * config.batch].to(self.device)
+        if warming_up:
+            images = self.data.train.sample(config.meta_batch * config.batch, self.generator)
+            mine = images[share.start * config.batch : share.stop * config.batch].to(self.device)
+            with autocast(self.device, config.precision):
                 loss = warmup_loss(self.model, mine, self.vgg, config.loss) / self.world
-            else:
+        else:
+            with autocast(self.device, config.precision):  # the style targets of paintings' regions
                 tasks = self.data.tasks(config, self.generator, self.vgg, self.device, share)
-                if config.predictor_noise:
-                    self._add_noise(tasks, share)
-                loss = meta_loss(self.model, tasks, config, config.inner_lr * decay, scale=config.meta_batch, predictor=self.predictor)
+            if config.predictor_noise:
+                self._add_noise(tasks, share)
+            loss = meta_loss(self.model, tasks, config, config.inner_lr * decay, scale=config.meta_batch, predictor=self.predictor)
         loss.backward()
         loss = loss.detach()
         if self.world > 1:
