@@ -119,7 +119,8 @@ def adapt_steps(
     on_step: Callable[[int, LossTerms, TransformerNet], None] | None = None,
 ) -> LossTerms:
     """The adaptation itself, in place: one Adam step on `loss_fn` per batch of content; returns
-    the last step's losses. Meta-training runs these same steps as its inner loop (meta.py)."""
+    the last step's losses. Meta-training runs these same steps as its inner loop (meta.py).
+    Call it outside autocast: it enters its own for each forward pass."""
     config = config.with_rates({})
     model.train()
     optimizer = torch.optim.Adam(_parameter_groups(model, config))
