@@ -14,6 +14,7 @@ The head starts at zero, so a fresh predictor leaves its network's own start unc
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -141,10 +142,11 @@ def conditioned_parameters(model: TransformerNet, predictor: StylePredictor, sta
 @torch.no_grad()
 def conditioned_network(model: TransformerNet, predictor: StylePredictor, statistics: torch.Tensor,
                         gain: float | torch.Tensor = 1.0) -> TransformerNet:
-    """A copy of `model` whose InstanceNorm parameters are predicted from `statistics` (Kx2944)."""
+    """A copy of `model` whose InstanceNorm parameters are predicted from `statistics` (Kx2944).
+    A deep copy, not a new network: building one would draw from the global RNG."""
     params = conditioned_parameters(model.to(statistics.device), predictor.to(statistics.device), statistics, gain)
-    start = TransformerNet(model.width).to(statistics.device)
-    start.load_state_dict({**model.state_dict(), **params})
+    start = copy.deepcopy(model)
+    start.load_state_dict({**start.state_dict(), **params})
     return start
 
 
