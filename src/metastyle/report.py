@@ -122,14 +122,14 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
     for row in rows:
         sheet.paste(row, (0, y))
         y += row.height
-    sheet.save(path)
+    sheet.save(path, quality=90)  # JPEG: grids are committed, and the repository travels to the GPU machine (64 MiB)
 
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
-    """bench.json, table.md, grid.png and, with matplotlib (the `bench` extra), tradeoff.png in `out_dir`."""
+    """bench.json, table.md, grid.jpg and, with matplotlib (the `bench` extra), tradeoff.png in `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "table.md", out / "grid.png"]
+    paths = [out / "bench.json", out / "table.md", out / "grid.jpg"]
     paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
     paths[1].write_text(markdown_table(results))
     grid(results, paths[2])
