@@ -48,6 +48,16 @@ def side_by_side(images: list[Image.Image], labels: list[str], height: int = 384
     return sheet
 
 
+def stacked(rows: list[Image.Image]) -> Image.Image:
+    """Rows (from `side_by_side`) one under another on white: a grid."""
+    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
+    return sheet
+
+
 def unused_path(path: str | os.PathLike) -> Path:
     """`path`, or the first of path-2, path-3, ... that does not exist: the demo never overwrites."""
     path = Path(path).absolute()

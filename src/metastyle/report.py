@@ -15,7 +15,7 @@ from PIL import Image
 
 from .adapt import default_adapt_config
 from .data import resolve_image
-from .demo import side_by_side
+from .demo import side_by_side, stacked
 from .images import open_image
 
 
@@ -117,12 +117,7 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
         images = [open_image(resolve_image(f"builtin:{photo}")), open_image(resolve_image(f"builtin:{style}"))]
         images += [pictures[(c, style, photo)] for c in columns]
         rows.append(side_by_side(images, ["content", "style", *columns], height=200, gap=4))
-    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
-    y = 0
-    for row in rows:
-        sheet.paste(row, (0, y))
-        y += row.height
-    sheet.save(path, quality=90)  # JPEG: grids are committed, and the repository travels to the GPU machine (64 MiB)
+    stacked(rows).save(path, quality=90)  # JPEG: grids are committed, and the repository travels to the GPU machine (64 MiB)
 
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:

