@@ -121,6 +121,7 @@ def main() -> None:
     (args.output / "layer_balance.json").write_text(json.dumps(results, indent=2) + "\n")
     stacked(pictures).save(args.output / "grid.jpg", quality=90)
     print(json.dumps(results["summary"], indent=1))
+    print("--style-layer-weights " + ",".join(f"{w:.3g}" for w in results["weights"].values()))
 
 
 if __name__ == "__main__":

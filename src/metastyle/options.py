@@ -13,7 +13,16 @@ from typing import Any
 
 from .errors import MetastyleError
 
-LOSS_OPTIONS = ("content_weight", "style_weight", "tv_weight")  # the nested LossConfig's, given flat
+LOSS_WEIGHTS = ("content_weight", "style_weight", "tv_weight")
+LOSS_OPTIONS = (*LOSS_WEIGHTS, "style_layer_weights")  # the nested LossConfig's, given flat
+
+
+def numbers(text: str) -> tuple[float, ...]:
+    """'1,0.5,2' -> (1.0, 0.5, 2.0): an option that takes one number per item."""
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def setting(default: Any, help: str = "", choices: tuple[str, ...] | None = None, type: type | None = None) -> Any:
@@ -51,8 +60,10 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
         if names is not None and f.name not in names:
             continue
         if f.name == "loss":
-            for name in LOSS_OPTIONS:
+            for name in LOSS_WEIGHTS:
                 parser.add_argument(_flag(name), type=float, help=f"default {getattr(config.loss, name):g}")
+            parser.add_argument("--style-layer-weights", type=numbers, metavar="W1,W2,...",
+                                help=f"shares of --style-weight for {', '.join(config.loss.style_layers)} (default: equal)")
             continue
         default, other = getattr(config, f.name), getattr(cuda, f.name) if cuda is not None else None
         if isinstance(default, bool):
