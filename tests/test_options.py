@@ -59,5 +59,5 @@ def test_style_layer_weights_from_the_command_line_and_their_check():
     assert config.loss.style_weights()["relu5_1"] == pytest.approx(317 * base.loss.style_weight)
     with pytest.raises(SystemExit):
         parser.parse_args(["--style-layer-weights", "1,x"])  # not numbers: a usage error
-    with pytest.raises(MetastyleError, match="give 5 non-negative numbers, one per style layer .relu1_1, .*got 2"):
+    with pytest.raises(MetastyleError, match="give 5 non-negative numbers, one per style layer .relu1_1, .*got \\[1.0, 2.0\\]"):
         config_from(parser.parse_args(["--style-layer-weights", "1,2"]), base)

@@ -45,7 +45,7 @@ class LossConfig:
         given = self.style_layer_weights
         if given is not None and (len(given) != len(self.style_layers) or min(given) < 0):
             raise MetastyleError(f"style layer weights: give {len(self.style_layers)} non-negative numbers, one per style layer "
-                                 f"({', '.join(self.style_layers)}), got {len(given)}")
+                                 f"({', '.join(self.style_layers)}), got {list(given)}")
 
     def style_weights(self) -> dict[str, float]:
         if self.style_layer_weights is None:
