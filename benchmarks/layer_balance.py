@@ -35,7 +35,7 @@ from metastyle.losses import GATYS_STYLE_LAYERS, LossConfig, gram
 from metastyle.metrics import score_tensors
 from metastyle.peers import lite_peer
 from metastyle.sampling import ImageSampler
-from metastyle.start import load_start
+from metastyle.start import Start, load_start
 from metastyle.vgg import VGG19
 
 SIZE = 256
@@ -66,7 +66,7 @@ def relative_errors(vgg: VGG19, style: torch.Tensor, image: torch.Tensor) -> dic
                 for layer in GATYS_STYLE_LAYERS}
 
 
-def adapted(start, painting: Path, style: torch.Tensor, vgg: VGG19, weights: tuple[float, ...] | None):
+def adapted(start: Start, painting: Path, style: torch.Tensor, vgg: VGG19, weights: tuple[float, ...] | None) -> Stylizer:
     """The CPU budget's adaptation from the start for the painting, with these style layer weights."""
     settings = replace(CPU_ADAPT, style_size=SIZE, loss=replace(CPU_ADAPT.loss, style_layer_weights=weights)).with_rates(start.rates)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
@@ -75,6 +75,7 @@ def adapted(start, painting: Path, style: torch.Tensor, vgg: VGG19, weights: tup
 
 
 def measure(args: argparse.Namespace) -> tuple[dict, list]:
+    """Every held-out pair: the score losses and relative layer errors of both adaptations and lite; grid rows."""
     vgg, start, lite = VGG19(), load_start("small"), lite_peer()
     magnitudes = gram_magnitudes(vgg, training_builtins("painting"))
     weights = balanced_weights(magnitudes)
