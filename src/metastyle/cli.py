@@ -35,7 +35,7 @@ from .losses import LossTerms
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
 from .optimize import GatysConfig, gatys
-from .options import add_options, config_from
+from .options import add_options, comma_separated, config_from
 from .pipeline import adapt, network_for, stylize
 from .transformer import TransformerNet
 from .version import __version__
@@ -257,13 +257,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
 def _cmd_score(args: argparse.Namespace) -> int:
     paths = [resolve_image(p) for p in (args.content, args.style, args.stylized)]
     result = score(*paths, size=args.size, device=resolve_device(args.device))
@@ -412,12 +405,12 @@ def _bench_command(commands: Any) -> None:
                    help=f"held-out paintings (default: {' '.join(bench.styles)})")
     p.add_argument("--photos", nargs="+", default=list(bench.photos), choices=HELDOUT_PHOTOS, metavar="NAME",
                    help=f"held-out photos: {', '.join(HELDOUT_PHOTOS)} (default: {' '.join(bench.photos)})")
-    p.add_argument("--steps", type=_int_list, default=list(bench.steps), help="adaptation step budgets (default 0,10,25,50,100,200)")
+    p.add_argument("--steps", type=comma_separated(int, "integers"), default=list(bench.steps), help="adaptation step budgets (default 0,10,25,50,100,200)")
     p.add_argument("--size", type=int, default=bench.size, help=f"scoring, Gatys and stylisation size (default {bench.size})")
     p.add_argument("--methods", nargs="+", default=list(bench.methods), choices=METHODS, metavar="METHOD",
                    help=f"which to run (default: {' '.join(METHODS)})")
     p.add_argument("--gatys-steps", type=int, default=bench.gatys_steps)
-    p.add_argument("--timing-sizes", type=_int_list, default=list(bench.timing_sizes), help="'' skips the timing")
+    p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
     p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")

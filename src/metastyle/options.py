@@ -8,6 +8,7 @@ replaces the base settings (which may depend on the device), and the dataclass c
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import Field, field, fields, replace
 from typing import Any
 
@@ -17,12 +18,15 @@ LOSS_WEIGHTS = ("content_weight", "style_weight", "tv_weight")
 LOSS_OPTIONS = (*LOSS_WEIGHTS, "style_layer_weights")  # the nested LossConfig's, given flat
 
 
-def numbers(text: str) -> tuple[float, ...]:
-    """'1,0.5,2' -> (1.0, 0.5, 2.0): an option that takes one number per item."""
-    try:
-        return tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+def comma_separated(kind: Callable[[str], Any], noun: str) -> Callable[[str], tuple]:
+    """An argparse type for options that take one number per item: '1,0.5' -> (kind('1'), kind('0.5')),
+    blanks skipped (so '' gives none)."""
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {noun}, got {text!r}") from None
+    return parse
 
 
 def setting(default: Any, help: str = "", choices: tuple[str, ...] | None = None, type: type | None = None) -> Any:
@@ -62,7 +66,7 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
         if f.name == "loss":
             for name in LOSS_WEIGHTS:
                 parser.add_argument(_flag(name), type=float, help=f"default {getattr(config.loss, name):g}")
-            parser.add_argument("--style-layer-weights", type=numbers, metavar="W1,W2,...",
+            parser.add_argument("--style-layer-weights", type=comma_separated(float, "numbers"), metavar="W1,W2,...",
                                 help=f"shares of --style-weight for {', '.join(config.loss.style_layers)} (default: equal)")
             continue
         default, other = getattr(config, f.name), getattr(cuda, f.name) if cuda is not None else None
