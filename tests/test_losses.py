@@ -43,7 +43,7 @@ def test_style_weights_split_equally_or_as_given():
     config = LossConfig(style_layers=("relu1_1", "relu2_1"), style_weight=10.0)
     assert config.style_weights() == {"relu1_1": 5.0, "relu2_1": 5.0}
     config = LossConfig(style_layers=("relu1_1", "relu2_1"), style_layer_weights=(1.0, 3.0), style_weight=10.0)
-    assert config.style_weights() == {"relu1_1": 10.0, "relu2_1": 30.0}
+    assert config.style_weights() == {"relu1_1": 5.0, "relu2_1": 15.0}  # multiples of the equal share
 
 
 def test_perceptual_loss_is_zero_for_the_content_itself_in_content_and_not_in_style(vgg):

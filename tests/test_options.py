@@ -54,9 +54,9 @@ def test_settings_made_in_python_are_held_to_the_same_choices():
 def test_style_layer_weights_from_the_command_line_and_their_check():
     base = AdaptConfig()
     parser = parser_for(base)
-    config = config_from(parser.parse_args(["--style-layer-weights", "82,1,2.6,0.04,317"]), base)
-    assert config.loss.style_layer_weights == (82, 1, 2.6, 0.04, 317)
-    assert config.loss.style_weights()["relu5_1"] == pytest.approx(317 * base.loss.style_weight)
+    config = config_from(parser.parse_args(["--style-layer-weights", "408,5.07,12.9,0.2,1580"]), base)
+    assert config.loss.style_layer_weights == (408, 5.07, 12.9, 0.2, 1580)
+    assert config.loss.style_weights()["relu5_1"] == pytest.approx(1580 * base.loss.style_weight / 5)  # multiples of the equal share
     with pytest.raises(SystemExit):
         parser.parse_args(["--style-layer-weights", "1,x"])  # not numbers: a usage error
     with pytest.raises(MetastyleError, match="give 5 non-negative numbers, one per style layer .relu1_1, .*got \\[1.0, 2.0\\]"):

@@ -28,7 +28,8 @@ GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 class LossConfig:
     """Which VGG-19 layers carry content and style, and how the terms are weighted.
 
-    Style layers share `style_weight` equally unless `style_layer_weights` says otherwise. Equal
+    Style layers share `style_weight` equally; `style_layer_weights` multiplies each layer's equal
+    share (so all ones is the default, and changing one layer leaves the others' weight alone). Equal
     shares make relu4_1's Gram error about 97% of the style loss on this VGG-19, whose layers' Gram
     entries differ by orders of magnitude; relu1_1, the palette, is 0.02% (benchmarks/RESULTS.md,
     "What the style loss sees"; layer_balance.py measures weights that balance them).
@@ -48,10 +49,9 @@ class LossConfig:
                                  f"({', '.join(self.style_layers)}), got {list(given)}")
 
     def style_weights(self) -> dict[str, float]:
-        if self.style_layer_weights is None:
-            share = self.style_weight / len(self.style_layers)
-            return {layer: share for layer in self.style_layers}
-        return {layer: self.style_weight * w for layer, w in zip(self.style_layers, self.style_layer_weights)}
+        share = self.style_weight / len(self.style_layers)
+        given = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        return {layer: share * w for layer, w in zip(self.style_layers, given)}
 
 
 class LossTerms(NamedTuple):
