@@ -22,6 +22,7 @@ from metastyle.bench import SCORED
 from metastyle.data import HELDOUT_PAINTINGS, resolve_image
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
+from metastyle.losses import LossConfig
 from metastyle.metrics import score_tensors
 from metastyle.predictor import conditioned_network
 from metastyle.start import Start, load_start
@@ -34,8 +35,9 @@ def mean_start(start: Start) -> TransformerNet:
     return conditioned_network(start.network, start.predictor, start.predictor.center[None])
 
 
-def losses(start: Start, paintings: list[Path], photos: list[Path], vgg: VGG19, predicted: bool) -> dict[str, float]:
-    """Mean content and style loss (`score` at 256 px) of the start on every painting x photo."""
+def losses(start: Start, paintings: list[Path], photos: list[Path], vgg: VGG19, predicted: bool,
+           loss: LossConfig = LossConfig()) -> dict[str, float]:
+    """Mean content and style loss (`score` at 256 px, or `loss`'s weights) of the start on every painting x photo."""
     rows = []
     shared = None if predicted else Stylizer(mean_start(start), SCORED)
     for painting in paintings:
@@ -43,7 +45,7 @@ def losses(start: Start, paintings: list[Path], photos: list[Path], vgg: VGG19, 
         style = load_image(painting, 256)
         for photo_path in photos:
             photo = load_image(photo_path, 256)
-            rows.append(score_tensors(photo, style, stylizer(photo), vgg))
+            rows.append(score_tensors(photo, style, stylizer(photo), vgg, loss))
     return {k: statistics.fmean(r[k] for r in rows) for k in ("content_loss", "style_loss")}
 
 

@@ -20,13 +20,16 @@ from adapt_lrs import evaluation_photos, training_paintings
 from start_gap import losses
 
 from metastyle.adapt import ADAPT_LOSS
+from metastyle.losses import LossConfig
 from metastyle.models import read_info, save_model
+from metastyle.options import comma_separated
 from metastyle.start import load_start
 from metastyle.vgg import VGG19
 
 
 def objective(row: dict[str, float]) -> float:
-    """Adaptation's weighting of the `score` losses (content 80 : style 1), what the start is trained for."""
+    """Adaptation's weighting of the losses (content 80 : style 1, style with its layer weights), what
+    the start is trained for."""
     return ADAPT_LOSS.content_weight * row["content_loss"] + row["style_loss"]
 
 
@@ -38,26 +41,30 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=2)
     parser.add_argument("--write", type=Path, help="write the model here with the best gain (and the scan in its metadata)")
     parser.add_argument("-o", "--output", type=Path, help="the scan as JSON")
+    parser.add_argument("--style-layer-weights", type=comma_separated(float, "numbers"), default=ADAPT_LOSS.style_layer_weights,
+                        help="the style layers' weights of the objective (default: adaptation's)")
     args = parser.parse_args()
+    loss = LossConfig(style_layer_weights=args.style_layer_weights)
     vgg, start = VGG19(), load_start(args.init)
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     scan = {}
     for gain in (float(g) for g in args.gains.split(",")):
         start.predictor.gain.fill_(gain)
-        scan[gain] = losses(start, paintings, photos, vgg, predicted=True)
+        scan[gain] = losses(start, paintings, photos, vgg, predicted=True, loss=loss)
         print(f"gain {gain:g}: content {scan[gain]['content_loss']:.4g}, style {scan[gain]['style_loss']:.4g}, "
               f"objective {objective(scan[gain]):.4g}", flush=True)
     best = min(scan, key=lambda g: objective(scan[g]))
     print(f"best gain {best:g}")
-    report = {"init": args.init, "paintings": args.paintings, "photos": [p.stem for p in photos], "best": best,
-              "scan": {str(g): row for g, row in scan.items()}}
+    report = {"init": args.init, "style_layer_weights": args.style_layer_weights, "paintings": args.paintings,
+              "photos": [p.stem for p in photos], "best": best, "scan": {str(g): row for g, row in scan.items()}}
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=1) + "\n")
     if args.write:
         start.predictor.gain.fill_(best)
         info = {**read_info(args.init), "view_gain": {"gain": best, "chosen_by": "benchmarks/view_gain.py",
-                                                       "objective": {str(g): objective(r) for g, r in scan.items()}}}
+                                                       "objective": {str(g): objective(r) for g, r in scan.items()},
+                                                       "style_layer_weights": args.style_layer_weights}}
         save_model(start.network, args.write, info, half=True, predictor=start.predictor)
         print(f"wrote {args.write}")
 

@@ -25,10 +25,12 @@ SCORE_SIZE = 512
 
 
 def score_tensors(
-    content: torch.Tensor, style: torch.Tensor, stylized: torch.Tensor, vgg: VGG19 | None = None
+    content: torch.Tensor, style: torch.Tensor, stylized: torch.Tensor, vgg: VGG19 | None = None,
+    loss: LossConfig = LossConfig(),
 ) -> dict[str, float]:
+    """The `score` losses of `stylized`; `loss` weighs them otherwise (for objectives, not the metric)."""
     vgg = vgg if vgg is not None else VGG19().to(content.device)
-    loss_fn = PerceptualLoss(vgg, style, LossConfig())
+    loss_fn = PerceptualLoss(vgg, style, loss)
     with torch.no_grad():
         terms = loss_fn(stylized, loss_fn.content_targets(content))
     return {"content_loss": float(terms.content), "style_loss": float(terms.style)}

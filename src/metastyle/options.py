@@ -66,8 +66,10 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
         if f.name == "loss":
             for name in LOSS_WEIGHTS:
                 parser.add_argument(_flag(name), type=float, help=f"default {getattr(config.loss, name):g}")
+            given = config.loss.style_layer_weights
             parser.add_argument("--style-layer-weights", type=comma_separated(float, "numbers"), metavar="W1,W2,...",
-                                help=f"multiples of the equal share of --style-weight for {', '.join(config.loss.style_layers)} (default: all 1)")
+                                help=f"multiples of the equal share of --style-weight for {', '.join(config.loss.style_layers)} "
+                                     f"(default {','.join(f'{w:g}' for w in given) if given else 'all 1'})")
             continue
         default, other = getattr(config, f.name), getattr(cuda, f.name) if cuda is not None else None
         if isinstance(default, bool):
