@@ -52,7 +52,8 @@ small: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage6 --iters $(SMALL_STAGE6_ITERS) --init runs/small-more/model.safetensors $(AMORTISED)
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage7 --iters $(SMALL_STAGE7_ITERS) --init runs/small-stage6/model.safetensors $(AMORTISED) \
 	  --predictor-noise 0.5 --ema 0.99
-	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
+	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --style-layer-weights 1,1,1,1,1 \
+	  --write src/metastyle/weights/metastyle-small.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
