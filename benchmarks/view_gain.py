@@ -5,7 +5,8 @@ Trained on one view at a time, the predictor hedges towards the mean where a vie
 uncertain; the mean of several views' predictions hedges less than that requires. The gain is chosen
 on training paintings (adapt_lrs.py's seeded choice) and the seeded test photos of
 ../shared/data/photos, by the objective that meta-training and adaptation minimise (`score`'s losses
-at 256 px with adaptation's content weight), so that the held-out bench stays out of the choice.
+at 256 px with adaptation's content weight and style layer weights, or `--style-layer-weights`'
+for a start trained on others), so that the held-out bench stays out of the choice.
 
     python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
 """
