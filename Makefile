@@ -36,15 +36,17 @@ model: $(VENV)/.installed
 	mkdir -p src/metastyle/weights && cp runs/stage2/model.safetensors src/metastyle/weights/metastyle.safetensors
 
 # The small model (half the width, for real-time stylisation on a CPU): taught by the shipped one
-# on the same data (distill.py), then trained with the shipped model's stage-2 objective, in four
-# runs as shipped (each from the previous one's file, its Adam moments afresh; the last with noise on
-# the predictor's inputs and a moving average of the weights), and its predictor's gain chosen on
-# training paintings (benchmarks/view_gain.py). Resumable.
+# on the same data (distill.py), then trained with the shipped model's stage-2 objective, in five
+# runs as shipped (each from the previous one's file, its Adam moments afresh; the last two with noise
+# on the predictor's inputs and a moving average of the weights, the last with adaptation's palette
+# weight on relu1_1), each of the last two followed by the choice of its predictor's gain on training
+# paintings (benchmarks/view_gain.py). Resumable.
 DISTILL_ITERS ?= 4000
 SMALL_ITERS ?= 1500
 SMALL_MORE_ITERS ?= 500
 SMALL_STAGE6_ITERS ?= 775
 SMALL_STAGE7_ITERS ?= 1050
+SMALL_STAGE8_ITERS ?= 800
 small: $(VENV)/.installed
 	$(BIN)/metastyle distill --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/small --iters $(DISTILL_ITERS) --half --resume
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-amortised --iters $(SMALL_ITERS) --init runs/small/model.safetensors $(AMORTISED)
@@ -53,7 +55,10 @@ small: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage7 --iters $(SMALL_STAGE7_ITERS) --init runs/small-stage6/model.safetensors $(AMORTISED) \
 	  --predictor-noise 0.5 --ema 0.99
 	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --style-layer-weights 1,1,1,1,1 \
-	  --write src/metastyle/weights/metastyle-small.safetensors
+	  --write runs/small-stage7/gained.safetensors
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage8 --iters $(SMALL_STAGE8_ITERS) --init runs/small-stage7/gained.safetensors $(AMORTISED) \
+	  --predictor-noise 0.5 --ema 0.99 --style-layer-weights 1000,1,1,1,1
+	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage8/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
