@@ -39,8 +39,8 @@ model: $(VENV)/.installed
 # on the same data (distill.py), then trained with the shipped model's stage-2 objective, in five
 # runs as shipped (each from the previous one's file, its Adam moments afresh; the last two with noise
 # on the predictor's inputs and a moving average of the weights, the last with adaptation's palette
-# weight on relu1_1), each of the last two followed by the choice of its predictor's gain on training
-# paintings (benchmarks/view_gain.py). Resumable.
+# weight on relu1_1), and its predictor's gain chosen on training paintings (benchmarks/view_gain.py;
+# stage 7 as shipped had its own, which training leaves behind). Resumable.
 DISTILL_ITERS ?= 4000
 SMALL_ITERS ?= 1500
 SMALL_MORE_ITERS ?= 500
@@ -54,9 +54,7 @@ small: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage6 --iters $(SMALL_STAGE6_ITERS) --init runs/small-more/model.safetensors $(AMORTISED)
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage7 --iters $(SMALL_STAGE7_ITERS) --init runs/small-stage6/model.safetensors $(AMORTISED) \
 	  --predictor-noise 0.5 --ema 0.99
-	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --style-layer-weights 1,1,1,1,1 \
-	  --write runs/small-stage7/gained.safetensors
-	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage8 --iters $(SMALL_STAGE8_ITERS) --init runs/small-stage7/gained.safetensors $(AMORTISED) \
+	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-stage8 --iters $(SMALL_STAGE8_ITERS) --init runs/small-stage7/model.safetensors $(AMORTISED) \
 	  --predictor-noise 0.5 --ema 0.99 --style-layer-weights 1000,1,1,1,1
 	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage8/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
 

@@ -8,7 +8,7 @@ on training paintings (adapt_lrs.py's seeded choice) and the seeded test photos 
 at 256 px with adaptation's content weight and style layer weights, or `--style-layer-weights`'
 for a start trained on others), so that the held-out bench stays out of the choice.
 
-    python benchmarks/view_gain.py --init runs/small-stage7/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
+    python benchmarks/view_gain.py --init runs/small-stage8/model.safetensors --write src/metastyle/weights/metastyle-small.safetensors
 """
 
 from __future__ import annotations
