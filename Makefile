@@ -46,7 +46,7 @@ SMALL_ITERS ?= 1500
 SMALL_MORE_ITERS ?= 500
 SMALL_STAGE6_ITERS ?= 775
 SMALL_STAGE7_ITERS ?= 1050
-SMALL_STAGE8_ITERS ?= 3000
+SMALL_STAGE8_ITERS ?= 4140
 small: $(VENV)/.installed
 	$(BIN)/metastyle distill --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/small --iters $(DISTILL_ITERS) --half --resume
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/small-amortised --iters $(SMALL_ITERS) --init runs/small/model.safetensors $(AMORTISED)
