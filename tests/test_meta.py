@@ -152,6 +152,19 @@ def test_resume_after_an_interruption_gives_the_same_parameters(folders, tmp_pat
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+def test_a_resumed_run_keeps_the_history_it_started_from(folders, tmp_path):
+    """The weights come from the checkpoint, so an --init given again on resume (here another file)
+    must not change what the model file says it was trained from."""
+    first, other = tmp_path / "first" / "model.safetensors", tmp_path / "other" / "model.safetensors"
+    meta_train(*folders, first.parent, replace(TINY, iters=1))
+    meta_train(*folders, other.parent, replace(TINY, iters=3))
+    meta_train(*folders, tmp_path / "run", replace(TINY, iters=2), init=first)
+    meta_train(*folders, tmp_path / "run", replace(TINY, iters=4), resume=True, init=other)
+    info = read_info(tmp_path / "run" / "model.safetensors")
+    assert info["init"] == str(first)
+    assert [stage["iterations"] for stage in info["stages"]] == [1, 4]
+
+
 def test_a_run_folder_is_not_overwritten_without_resume(folders, tmp_path):
     meta_train(*folders, tmp_path / "a", replace(TINY, iters=1, checkpoint_every=1))
     with pytest.raises(MetastyleError, match="--resume"):

@@ -417,10 +417,11 @@ def meta_train(
     generator = torch.Generator().manual_seed(config.seed)
     start = folder.load(state, generator, device)
     step = _OuterStep(config, data, model, predictor, optimizer, vgg, generator, device, rank, world)
-    stages = training_stages(init) + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
+    origin = folder.recorded_origin() or {"init": str(init) if init is not None else "random", "stages": training_stages(init)}
+    stages = origin["stages"] + [{"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config)}]
     sources = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in (("styles", style_dir), ("content", content_dir))}
     info = {"kind": "meta-trained", "iterations": config.iters, "settings": _config_dict(config), "data": sources,
-            "init": str(init) if init is not None else "random", "stages": stages,
+            "init": origin["init"], "stages": stages,
             "style_images": len(data.style_paths), "content_images": len({*data.train.paths, *data.val.paths})}
     try:
         for it in range(start, config.iters):

@@ -19,7 +19,7 @@ import torch
 
 from .errors import MetastyleError
 from .files import atomic_path
-from .models import save_model
+from .models import read_info, save_model
 
 TAIL = 100  # iterations whose mean losses go into the model's metadata
 
@@ -59,6 +59,16 @@ class RunFolder:
         if self.writer:
             self._truncate_log(state["iteration"])
         return state["iteration"]
+
+    def recorded_origin(self) -> dict[str, Any] | None:
+        """On a resume, where the run said it started: its model file's "init" and the "stages"
+        before its own. The weights come from the checkpoint, so an `--init` given again (perhaps
+        another file, or the same path rewritten since) must not rewrite the model's history."""
+        model = self.path / "model.safetensors"
+        if not (self.resume and self.checkpoint.exists() and model.exists()):
+            return None
+        info = read_info(model)
+        return {"init": info["init"], "stages": info.get("stages", [])[:-1]} if "init" in info else None
 
     def save(self, modules: dict[str, Any], generator: torch.Generator, iteration: int) -> None:
         state = {"iteration": iteration, "generator": generator.get_state(), "config": self.settings,
