@@ -24,11 +24,13 @@ demo: $(VENV)/.installed
 # stages (MODEL_CARD.md): Algorithm 1 from a warm-up, then the style predictor with the body (the
 # amortised start). Resumable: run it again after an interruption. To train further, run stage 2
 # again with a larger MODEL_ITERS, or start a new stage from the shipped file with --init.
+# Precision auto: bf16 where the CPU has AVX512-BF16 (as the shipped runs had); on an AVX2-only CPU
+# bf16 is emulated and an iteration takes 50x longer than in fp32 (benchmarks/RESULTS.md).
 SHARED_PHOTOS ?= ../shared/data/photos
 STAGE1_ITERS ?= 1300
 MODEL_ITERS ?= 2100
 AMORTISED = --style-size 256 --meta-batch 4 --inner-steps 0 --predictor --outer-lr 1e-4 --content-weight 80
-TRAIN_DATA = --content-dir builtin --content-dir $(SHARED_PHOTOS) --size 128 --batch 2 --precision bf16 --checkpoint-every 50 --half --resume
+TRAIN_DATA = --content-dir builtin --content-dir $(SHARED_PHOTOS) --size 128 --batch 2 --precision auto --checkpoint-every 50 --half --resume
 model: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) -o runs/stage1 --iters $(STAGE1_ITERS) --warmup 300 --style-size 512 \
 	  --meta-batch 2 --outer-lr 2e-4 --content-weight 10 --normalized-inner --inner-lr 1.0 --init-weight 1
