@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from conftest import smooth_photo
-from metastyle import pipeline
+from metastyle import device, pipeline
 from metastyle.adapt import AdaptConfig, adapt_network
 from metastyle.sampling import ImageSampler
 from metastyle.errors import MetastyleError
@@ -41,6 +41,19 @@ def test_adaptation_lowers_the_loss(vgg, painting, photos, precision):
     adapted, terms = adapt_network(model, style, ImageSampler(photos, 24), replace(SMALL, precision=precision), vgg=vgg)
     assert loss_on(adapted, style, photos, vgg) < 0.3 * loss_on(model, style, photos, vgg)
     assert torch.isfinite(terms.total)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_auto_precision_is_bf16_only_where_the_machine_runs_it_fast(monkeypatch, fast):
+    # On an AVX2-only CPU bf16 is emulated: an amortised meta-training iteration took 218 s against 4.3 s in fp32.
+    monkeypatch.setattr(device, "fast_bf16", lambda _: fast)
+    cpu = torch.device("cpu")
+    assert device.resolve_precision(cpu, "auto") == ("bf16" if fast else "fp32")
+    assert [device.resolve_precision(cpu, p) for p in ("fp32", "bf16")] == ["fp32", "bf16"]
+    with device.autocast(cpu, "auto"):
+        assert torch.is_autocast_enabled("cpu") == fast
+    with pytest.raises(MetastyleError, match="precision"):
+        device.resolve_precision(cpu, "fp16")
 
 
 def test_instance_norm_only_adaptation_moves_only_those(vgg, painting, photos):

@@ -10,6 +10,7 @@ from PIL import Image
 
 from metastyle.adapt import CPU_ADAPT
 from metastyle.bench import BenchConfig, run_bench
+from metastyle.device import resolve_precision
 from metastyle.report import head_to_head, markdown_table, write_outputs
 from metastyle.demo import run_demo, unused_path
 
@@ -59,6 +60,7 @@ def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
     assert config.jobs() == 2 * 2 + 1
     results = run_bench(config, torch.device("cpu"))
     assert {r["method"] for r in results["rows"]} == {"MetaStyle", "Johnson"} and results["seconds_per_image"] == {}
+    assert results["adapt_precision"] == resolve_precision(torch.device("cpu"), "auto")
     rows = [dict(r, steps=100) if r["method"] == "MetaStyle" else r for r in results["rows"]]
     [johnson] = head_to_head(rows, ("MetaStyle", 100))
     mine = {(r["style"], r["photo"]): r for r in rows if r["method"] == "MetaStyle"}

@@ -26,6 +26,7 @@ from PIL import Image
 
 from .adapt import adapt_network, default_adapt_config
 from .data import HELDOUT_PAINTINGS, HELDOUT_PHOTOS, resolve_image, training_builtins
+from .device import resolve_precision
 from .errors import MetastyleError
 from .optimize import GatysConfig, gatys
 from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
@@ -138,8 +139,10 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
                            score_tensors(photo, style, pil_to_tensor(image).to(device), vgg), image)
     progress("timing seconds per image")
     speed = _speeds(config, device, vgg, shipped.network, lite) if config.timing_sizes else {}
-    results = {"config": asdict(config), "device": str(device), "init": shipped.description, "threads": torch.get_num_threads(),
-               "rows": record.rows, "seconds_per_image": speed, "_pictures": record.pictures}
+    # Adaptation's precision follows the machine ("auto"): bf16 and fp32 benches differ by about 1%.
+    precision = resolve_precision(device, replace(default_adapt_config(device), **config.adapt_overrides).precision)
+    results = {"config": asdict(config), "device": str(device), "adapt_precision": precision, "init": shipped.description,
+               "threads": torch.get_num_threads(), "rows": record.rows, "seconds_per_image": speed, "_pictures": record.pictures}
     return with_comparisons(results)
 
 

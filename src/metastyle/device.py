@@ -41,8 +41,12 @@ def check_precision(precision: str) -> None:
         raise MetastyleError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
 
 
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """What a precision setting means here: "bf16" or "fp32" ("auto": bf16 where it is fast)."""
+    check_precision(precision)
+    return "bf16" if precision == "bf16" or (precision == "auto" and fast_bf16(device)) else "fp32"
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """The autocast context for a precision setting: "fp32", "bf16", or "auto" (bf16 where it is fast)."""
-    check_precision(precision)
-    bf16 = precision == "bf16" or (precision == "auto" and fast_bf16(device))
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=resolve_precision(device, precision) == "bf16")
