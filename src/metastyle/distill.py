@@ -44,7 +44,7 @@ class DistillConfig:
     paintings: int = setting(4, "paintings per iteration")
     batch: int = setting(2, "photo crops per painting")
     lr: float = setting(1e-3, "Adam's learning rate")
-    # "auto", not "bf16": on a CPU without AVX512-BF16 (AVX2 only) bfloat16 is emulated, 70x slower
+    # "auto", not "bf16": on a CPU without AVX512-BF16 (AVX2 only) bfloat16 is emulated, about 50x slower
     # than fp32 (meta-training's amortised iteration: 218 s against 4.3 s, benchmarks/RESULTS.md).
     precision: str = setting("auto", "bf16: autocast; auto: bf16 where the hardware runs it fast", choices=PRECISIONS)
     seed: int = setting(0)
