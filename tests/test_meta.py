@@ -184,7 +184,12 @@ def test_a_run_from_before_a_setting_existed_resumes_while_that_setting_keeps_it
 
 
 def test_two_process_torchrun_equals_one_process(folders, tmp_path):
-    args = ["meta-train", "--style-dir", folders[0], "--content-dir", folders[1], "--iters", "2", "--size", "16", "--style-size", "32",
+    """One outer iteration, compared where it is well conditioned: the all-reduced meta-gradient,
+    which Adam's first moment holds after one step (0.1 g). Not the weights after more steps: on
+    this tiny problem the inner SGD step is chaotic, and a 1e-9 move of the weights (float32
+    summation order) moves the next gradient by 3% of its largest entry (measured, AMD EPYC with
+    AVX2), which Adam's per-entry normalisation turns into full-size steps on small entries."""
+    args = ["meta-train", "--style-dir", folders[0], "--content-dir", folders[1], "--iters", "1", "--size", "16", "--style-size", "32",
             "--meta-batch", "2", "--batch", "2", "--outer-lr", "1e-3", "--device", "cpu"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     single = subprocess.run([sys.executable, "-m", "metastyle", *map(str, args), "-o", tmp_path / "one"],
@@ -193,38 +198,20 @@ def test_two_process_torchrun_equals_one_process(folders, tmp_path):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "metastyle"]
     double = subprocess.run([*torchrun, *map(str, args), "-o", tmp_path / "two"], capture_output=True, text=True, env=env, timeout=600)
     assert double.returncode == 0, double.stderr
-    one, two = load_file(tmp_path / "one" / "model.safetensors"), load_file(tmp_path / "two" / "model.safetensors")
-    torch.manual_seed(0)  # both runs start from seed 0's network
-    start = TransformerNet().state_dict()
-    # The InstanceNorm bias closing each residual block adds a per-channel constant to the residual
-    # stream that every later InstanceNorm removes: its true gradient is exactly zero, so Adam turns
-    # float round-off into full-size steps there, differently in any two runs. Shown here, then
-    # left out of the comparison; all other parameters must agree.
-    redundant = {n for n in one if ".body.1.1.bias" in n}
-    assert len(redundant) == 5 and gradient_free(redundant)
-    update_one = torch.cat([(one[n] - start[n]).flatten() for n in one if n not in redundant])
-    update_two = torch.cat([(two[n] - start[n]).flatten() for n in one if n not in redundant])
-    assert update_one.abs().max() > 1e-3  # two Adam steps of 1e-3 really happened
-    # Equal up to float32 summation order, which Adam magnifies where a gradient is near zero.
-    assert (update_one - update_two).abs().max() < 1e-2 * update_one.abs().max()
-    assert torch.nn.functional.cosine_similarity(update_one, update_two, dim=0) > 0.99999
+    one, two = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=True) for run in ("one", "two"))
+    # The same draws: the generator ends in the same state, and the meta-loss is the same.
+    assert torch.equal(one["generator"], two["generator"])
+    losses = [json.loads((tmp_path / run / "metrics.jsonl").read_text())["val_loss"] for run in ("one", "two")]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    # The same gradient, up to float32 summation order (measured: 1e-7 of the largest entry).
+    g_one, g_two = ([s["exp_avg"].flatten() for _, s in sorted(run["optimizer"]["state"].items())] for run in (one, two))
+    g_one, g_two = torch.cat(g_one), torch.cat(g_two)
+    assert g_one.abs().max() > 0 and (g_one - g_two).abs().max() < 1e-5 * g_one.abs().max()
     # And the two networks compute the same images.
     x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
     net_one, net_two = TransformerNet(), TransformerNet()
-    net_one.load_state_dict(one), net_two.load_state_dict(two)
+    net_one.load_state_dict(one["model"]), net_two.load_state_dict(two["model"])
     assert torch.allclose(net_one(x), net_two(x), atol=1e-5)
-
-
-def gradient_free(names):
-    """True when these parameters' gradient is round-off next to the others' on a real loss."""
-    torch.manual_seed(0)
-    model = TransformerNet()
-    x = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(1))
-    loss = ((model(x) - x.flip(-1)) ** 2).mean() * 1e6
-    loss.backward()
-    grads = {n: p.grad.abs().max().item() for n, p in model.named_parameters()}
-    largest = max(grads.values())
-    return all(grads[n] < 1e-6 * largest for n in names)
 
 
 def test_content_sources_lose_a_test_split_and_builtin_means_the_training_builtins(folders):
@@ -374,14 +361,18 @@ def test_the_deployed_inner_loop_is_the_test_time_adaptation_with_a_first_order_
         by_hand = TransformerNet()
         by_hand.load_state_dict(model.state_dict())
         adapt_steps(by_hand, task.loss, train.split(2), AdaptConfig(steps=3, batch=2, precision=precision))
-        adapted = {n: p.detach().clone().requires_grad_(True) for n, p in by_hand.named_parameters()}
+        # at the weights meta_loss evaluates: start + (adapted - start), an ulp from by_hand's
+        adapted = {n: (p.detach() + (a.detach() - p.detach())).requires_grad_(True)
+                   for (n, p), a in zip(model.named_parameters(), by_hand.parameters())}
         with autocast(torch.device("cpu"), precision):
             at_adapted = task.loss(functional_call(model, adapted, (val,)), task.loss.content_targets(val)).total
             at_start = task.loss(model(val), task.loss.content_targets(val)).total
         loss = meta_loss(model, [task], config, inner_lr=0.0, scale=1)
         assert loss.item() == pytest.approx(at_adapted.item(), rel=tolerance) and loss.item() != pytest.approx(at_start.item(), rel=tolerance)
     # fp32: the outer gradient is the adapted weights' own (round-off relative to the largest entry,
-    # as conv biases before InstanceNorm have true gradient zero)
+    # as conv biases before InstanceNorm have true gradient zero). At the very same weights: on this
+    # tiny problem an ulp's move of them moves the gradient by 3e-4 of its largest entry (measured,
+    # AMD EPYC with AVX2).
     mine, theirs = torch.autograd.grad(loss, list(model.parameters())), torch.autograd.grad(at_adapted, list(adapted.values()))
     scale = max(g.abs().max().item() for g in theirs)
     assert all(torch.allclose(m, t, rtol=1e-4, atol=1e-5 * scale) for m, t in zip(mine, theirs))
