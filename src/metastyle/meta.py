@@ -207,8 +207,9 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
     Call it outside autocast, as test time does: in an autocast region the backward passes would
     run in bf16, and the region's cache would keep the bf16 weights from before each step.
 
-    The adapted weights come back as `start` plus a constant: the outer gradient taken at the
-    adapted weights reaches the start, and through it the body and the predictor, unchanged.
+    The adapted weights come back exactly, plus `start` minus itself (zero): the outer gradient
+    is taken at the weights test time would give, and reaches the start, and through it the body
+    and the predictor, unchanged.
     """
     network = copy.deepcopy(model)
     network.load_state_dict({n: p.detach() for n, p in start.items()})
@@ -216,7 +217,7 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
                         precision=config.precision, loss=config.loss).with_rates(PREDICTED_START_RATES if predicted else {})
     adapt_steps(network, task.loss, task.train.split(config.batch), steps)
     adapted = dict(network.named_parameters())
-    return {n: p + (adapted[n].detach() - p.detach()) for n, p in start.items()}
+    return {n: adapted[n].detach() + (p - p.detach()) for n, p in start.items()}
 
 
 VIEWS = 8  # random views per painting that the style predictor learns from
