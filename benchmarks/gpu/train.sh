@@ -1,12 +1,13 @@
 #!/bin/sh
-# One call on the GPU machine (benchmarks/gpu/README.md): meta-train the small model through the
-# deployed adaptation (first-order, `--inner-loop deployed`, adaptation's loss with the palette
-# weighted) from $INIT for $LIMIT seconds, then
-# hand back the last model file, the metrics and the log through $OUT. Later flags in $EXTRA
-# override these (argparse keeps the last).
+# One call on the GPU machine (benchmarks/gpu/README.md): meta-train the small model with the
+# shipped stage 9's objective (the predicted start's own loss, `--inner-steps 0`, adaptation's loss
+# with the palette weighted, noise on the predictor's inputs, a moving average) from $INIT for
+# $LIMIT seconds, then hand back the last model file, the metrics and the log through $OUT.
+# Later flags in $EXTRA override these (argparse keeps the last): through the deployed adaptation
+# instead, EXTRA="--inner-loop deployed --first-order --inner-steps 10 --inner-params all --init-weight 0.5".
 set -u
 : "${OUT:?run it through the device tool, which sets OUT}"
-INIT=${INIT:-benchmarks/deployed/model.safetensors}
+INIT=${INIT:-src/metastyle/weights/metastyle-small.safetensors}
 LIMIT=${LIMIT:-480}
 PYTHON=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
@@ -15,10 +16,10 @@ export PYTHONPATH=src:.carry/site
 rm -rf "$RUN"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 timeout --signal=INT "$LIMIT" "$PYTHON" -m metastyle meta-train --device "$DEVICE" --init "$INIT" -o "$RUN" \
-  --content-dir builtin --content-dir .carry/photos --iters 100000 --checkpoint-every 10 --half \
-  --size 128 --batch 2 --precision bf16 --style-size 256 --meta-batch 8 --inner-steps 10 \
-  --inner-loop deployed --first-order --inner-params all --predictor --outer-lr 1e-4 --content-weight 80 \
-  --ema 0.99 --predictor-noise 0.5 --init-weight 0.5 --style-layer-weights 1000,1,1,1,1 ${EXTRA:-} > "$OUT/train.log" 2>&1
+  --content-dir builtin --content-dir .carry/photos --iters 100000 --checkpoint-every 100 --half \
+  --size 128 --batch 2 --precision bf16 --style-size 256 --meta-batch 8 --inner-steps 0 \
+  --predictor --outer-lr 1e-4 --content-weight 80 \
+  --ema 0.99 --predictor-noise 0.5 --style-layer-weights 1000,1,1,1,1 ${EXTRA:-} > "$OUT/train.log" 2>&1
 echo "meta-train ended with status $? (124 or 130: stopped at the time limit, as planned)"
 tr '\r' '\n' < "$OUT/train.log" | tail -n 3
 cp "$RUN/model.safetensors" "$RUN/metrics.jsonl" "$OUT/"
