@@ -65,8 +65,10 @@ def pack_photos(source: Path, target: Path) -> int:
 
 
 def tracked_bytes() -> int:
-    """The size of the files git tracks here, which travel with the carry."""
-    names = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout.decode().split("\0")
+    """The size of what travels with the carry: the files git tracks here and those it would
+    (untracked, not ignored)."""
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    names = subprocess.run(command, capture_output=True, check=True).stdout.decode().split("\0")
     return sum(Path(name).stat().st_size for name in names if name and Path(name).is_file())
 
 
