@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -62,6 +63,30 @@ def verdict(result: dict[str, float], rows: dict[str, dict]) -> dict[str, float 
     return {**ratios, "both": ratios["content_over_lite"] < 1 and ratios["style_over_johnson200"] < 1}
 
 
+def style_at(content: float, points: list[tuple[float, float]]) -> float | None:
+    """Gatys' style loss at a given content loss, interpolated log-log between the two (content,
+    style) results that bracket it; None outside their range. One pair's trade-off curve."""
+    points = sorted(points)
+    for (c0, s0), (c1, s1) in zip(points, points[1:]):
+        if c0 <= content <= c1:
+            t = math.log(content / c0) / math.log(c1 / c0)
+            return math.exp((1 - t) * math.log(s0) + t * math.log(s1))
+    return None
+
+
+def at_our_content(results: list[dict], table: dict[tuple[str, str], dict[str, dict]]) -> dict[str, float | None]:
+    """Per pair: Gatys' style at MetaStyle 25's content loss (its weights here and the bench's weight 1)
+    over MetaStyle 25's style: how far the network's result is from the optimisation's curve."""
+    out = {}
+    for (style, photo), rows in table.items():
+        points = [(r["content_loss"], r["style_loss"]) for r in results if (r["style"], r["photo"]) == (style, photo)]
+        points.append((rows["Gatys 300"]["content_loss"], rows["Gatys 300"]["style_loss"]))
+        ours = rows["MetaStyle 25"]
+        curve = style_at(ours["content_loss"], points)
+        out[f"{style} x {photo}"] = None if curve is None else curve / ours["style_loss"]
+    return out
+
+
 def summary(results: list[dict], table: dict[tuple[str, str], dict[str, dict]]) -> dict[float, dict[str, float]]:
     """Per content weight: pairs with both losses met, and medians of the ratios, including the
     issue's Gatys measure (MetaStyle 25's `score` total over this result's) at that weight."""
@@ -97,7 +122,8 @@ def main() -> None:
             results.append({"style": style, "photo": photo, "content_weight": weight, **result, **verdict(result, rows)})
             print(json.dumps(results[-1]), flush=True)
             args.output.write_text(json.dumps({"bench": str(args.bench), "steps": args.steps, "size": args.size, "results": results}, indent=1))
-    print(json.dumps(summary(results, bench_rows(args.bench)), indent=1))
+    table = bench_rows(args.bench)
+    print(json.dumps({"by_weight": summary(results, table), "gatys_style_at_our_content": at_our_content(results, table)}, indent=1))
 
 
 if __name__ == "__main__":
