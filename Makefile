@@ -49,7 +49,7 @@ SMALL_MORE_ITERS ?= 500
 SMALL_STAGE6_ITERS ?= 775
 SMALL_STAGE7_ITERS ?= 1050
 SMALL_STAGE8_ITERS ?= 5450
-SMALL_STAGE9_ITERS ?= 10580
+SMALL_STAGE9_ITERS ?= 13820
 PALETTE = --predictor-noise 0.5 --ema 0.99 --style-layer-weights 1000,1,1,1,1
 small: $(VENV)/.installed
 	$(BIN)/metastyle distill --content-dir builtin --content-dir $(SHARED_PHOTOS) -o runs/small --iters $(DISTILL_ITERS) --half --resume
