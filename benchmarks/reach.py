@@ -4,8 +4,8 @@ RESULTS "Both targets at once" (`attainable.py`) found our 25 steps about 5x abo
 that Gatys' optimisation reaches at the same content loss, and said that only a body trained at the
 reference's scale would show how much of that a feed-forward network can close. This measures the
 other end on the CPU: the adaptation loop run 80x longer on the bench's Gatys pairs, from a random
-network of the shipped width (Johnson et al.'s per-style training, Adam 1e-3) and from the shipped
-start (its own rates), snapshotted along the way. Each snapshot is placed against the pair's Gatys
+network of the shipped width (Johnson et al.'s per-style training, Adam 1e-3; `--starts shipped`:
+from the shipped start at its own rates), snapshotted along the way. Each snapshot is placed against the pair's Gatys
 curve (`attainable.json` at weights 10 and 80, the bench's Gatys 300 at weight 1): Gatys' style loss
 at the snapshot's content loss over the snapshot's (1 on the curve), beside the same measure for
 the bench's MetaStyle 25 and full-width Johnson 200. If a per-style network trained 2,000 steps
@@ -51,8 +51,9 @@ def adapt(start: str, style: str, photos: tuple[str, ...], steps: tuple[int, ...
 
 
 def placed(row: dict, rows: dict[str, dict], curve: list[tuple[float, float]]) -> dict[str, float | None]:
-    """One snapshot against its pair: Gatys' style at its content over its style (None below the
-    curve's range of content; at most this above it), its content over lite's, its style over Johnson 200's and its total over Gatys 300's."""
+    """One snapshot against its pair: Gatys' style at its content over its style (None below the curve's
+    range of content; above it, from the curve's loosest point, a bound from above), its content over
+    lite's, its style over Johnson 200's and its total over Gatys 300's."""
     at = style_at(row["content_loss"], curve)
     loosest = max(curve)
     if at is None and row["content_loss"] > loosest[0]:
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, required=True, help="a 75-pair bench.json with Gatys', Johnson's and lite's rows")
     parser.add_argument("--attainable", type=Path, required=True, help="attainable.py's output: Gatys at other content weights")
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--starts", default="random-small,shipped")
+    parser.add_argument("--starts", default="random-small", help="random-small, shipped, or both, comma-separated")
     parser.add_argument("--steps", default="25,200,500,1000,2000")
     parser.add_argument("--styles", default="", help="PAINTING,... : only these of the bench's Gatys paintings")
     args = parser.parse_args()
