@@ -74,14 +74,18 @@ def style_at(content: float, points: list[tuple[float, float]]) -> float | None:
     return None
 
 
+def curves(results: list[dict], table: dict[tuple[str, str], dict[str, dict]]) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """Per pair: Gatys' (content, style) points, its weights here and the bench's weight 1."""
+    return {pair: [(r["content_loss"], r["style_loss"]) for r in results if (r["style"], r["photo"]) == pair]
+            + [(rows["Gatys 300"]["content_loss"], rows["Gatys 300"]["style_loss"])] for pair, rows in table.items()}
+
+
 def at_our_content(results: list[dict], table: dict[tuple[str, str], dict[str, dict]]) -> dict[str, float | None]:
-    """Per pair: Gatys' style at MetaStyle 25's content loss (its weights here and the bench's weight 1)
-    over MetaStyle 25's style: how far the network's result is from the optimisation's curve."""
+    """Per pair: Gatys' style at MetaStyle 25's content loss over MetaStyle 25's style: how far the
+    network's result is from the optimisation's curve."""
     out = {}
-    for (style, photo), rows in table.items():
-        points = [(r["content_loss"], r["style_loss"]) for r in results if (r["style"], r["photo"]) == (style, photo)]
-        points.append((rows["Gatys 300"]["content_loss"], rows["Gatys 300"]["style_loss"]))
-        ours = rows["MetaStyle 25"]
+    for (style, photo), points in curves(results, table).items():
+        ours = table[style, photo]["MetaStyle 25"]
         curve = style_at(ours["content_loss"], points)
         out[f"{style} x {photo}"] = None if curve is None else curve / ours["style_loss"]
     return out

@@ -31,10 +31,15 @@ from metastyle.transformer import TransformerNet
 PAIRS = dict(styles=("wheat-field-with-cypresses", "the-rest-on-the-flight-into"), photos=("chelsea", "coffee"))
 
 
+def save_random_small(path: Path) -> Path:
+    """A random network of the small model's half width (seed 0), as a start file for `run_bench`."""
+    torch.manual_seed(0)
+    return save_model(TransformerNet(width=DistillConfig().width), path, {"kind": "random"})
+
+
 def adaptations(out: Path, steps: tuple[int, ...]) -> None:
     """Both adaptations, each written to OUT/NAME.json with its rows."""
-    torch.manual_seed(0)
-    random_small = save_model(TransformerNet(width=DistillConfig().width), out / "random-small.safetensors", {"kind": "random"})
+    random_small = save_random_small(out / "random-small.safetensors")
     runs = {"johnson-small": (random_small, {}), "metastyle-conv1e-3": (SMALL_MODEL, {"lr": 1e-3})}
     config = dict(PAIRS, steps=steps, timing_sizes=(), methods=("MetaStyle",))
     for name, (init, overrides) in runs.items():

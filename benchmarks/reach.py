@@ -29,22 +29,17 @@ from pathlib import Path
 
 import torch
 
-from attainable import bench_rows, style_at
+from attainable import bench_rows, curves, style_at
+from basin import save_random_small
 from metastyle.bench import BenchConfig, run_bench
-from metastyle.distill import DistillConfig
-from metastyle.models import save_model
 from metastyle.start import SMALL_MODEL
-from metastyle.transformer import TransformerNet
 
 
 def adapt(start: str, style: str, photos: tuple[str, ...], steps: tuple[int, ...]) -> list[dict]:
     """The score rows of one painting's adaptation from `start` ("random-small" or "shipped"), at each budget."""
     config = BenchConfig(styles=(style,), photos=photos, steps=steps, timing_sizes=(), methods=("MetaStyle",))
     with tempfile.TemporaryDirectory() as tmp:
-        init = SMALL_MODEL
-        if start == "random-small":
-            torch.manual_seed(0)
-            init = save_model(TransformerNet(width=DistillConfig().width), Path(tmp) / "random.safetensors", {"kind": "random"})
+        init = save_random_small(Path(tmp) / "random.safetensors") if start == "random-small" else SMALL_MODEL
         result = run_bench(config, torch.device("cpu"), init=init, progress=print)
     return [{**{k: row[k] for k in ("steps", "style", "photo", "seconds", "content_loss", "style_loss", "total_loss")}, "start": start}
             for row in result["rows"]]
@@ -66,11 +61,10 @@ def placed(row: dict, rows: dict[str, dict], curve: list[tuple[float, float]]) -
 
 def summary(results: list[dict], table: dict[tuple[str, str], dict[str, dict]], gatys: list[dict]) -> dict[str, dict]:
     """Per start and budget: medians over the pairs done of `placed`'s ratios."""
-    curves = {pair: [(r["content_loss"], r["style_loss"]) for r in gatys if (r["style"], r["photo"]) == pair]
-              + [(rows["Gatys 300"]["content_loss"], rows["Gatys 300"]["style_loss"])] for pair, rows in table.items()}
+    points = curves(gatys, table)
     out: dict[str, dict] = {}
     for start, steps in sorted({(r["start"], r["steps"]) for r in results}):
-        mine = [placed(r, table[r["style"], r["photo"]], curves[r["style"], r["photo"]])
+        mine = [placed(r, table[r["style"], r["photo"]], points[r["style"], r["photo"]])
                 for r in results if (r["start"], r["steps"]) == (start, steps)]
         out[f"{start} {steps}"] = {"pairs": len(mine), **{key: _median([m[key] for m in mine]) for key in mine[0]}}
     return out
