@@ -15,8 +15,11 @@ crops, not meta-learning's.
     python benchmarks/reach.py --bench benchmarks/stage9-13820/bench.json --attainable benchmarks/attainable.json \
         -o benchmarks/reach.json --starts random-small --styles wheat-field-with-cypresses
 
-One adaptation per painting serves both of its photos: 2,000 steps took 84 minutes on one core
-beside three other processes. The output keeps what is done and a second call goes on from there.
+`--crops 4x256` adapts with the reference's 4 crops of 256 px a step instead of the CPU budget's
+2 of 128. One adaptation per painting serves both of its photos: 2,000 steps took 84 minutes on one
+core beside three other processes (250 of 4x256: 55 minutes). The output keeps what is done and a
+second call goes on from there; each adaptation's results at every budget go to a grid in the
+folder named like the output without its suffix (`reach/`).
 """
 
 from __future__ import annotations
@@ -32,16 +35,25 @@ import torch
 from attainable import bench_rows, curves, style_at
 from basin import save_random_small
 from metastyle.bench import BenchConfig, run_bench
+from metastyle.demo import side_by_side, stacked
 from metastyle.start import SMALL_MODEL
 
 
-def adapt(start: str, style: str, photos: tuple[str, ...], steps: tuple[int, ...]) -> list[dict]:
-    """The score rows of one painting's adaptation from `start` ("random-small" or "shipped"), at each budget."""
-    config = BenchConfig(styles=(style,), photos=photos, steps=steps, timing_sizes=(), methods=("MetaStyle",))
+def adapt(start: str, style: str, photos: tuple[str, ...], steps: tuple[int, ...], crops: tuple[int, int] | None,
+          pictures: Path) -> list[dict]:
+    """The score rows of one painting's adaptation from `start` ("random-small" or "shipped"), at each
+    budget; `crops` (number, size) replaces the CPU budget's 2 of 128 px a step. Its results at each
+    budget go to a grid in the folder `pictures`, one row per photo."""
+    overrides = {} if crops is None else {"batch": crops[0], "size": crops[1]}
+    config = BenchConfig(styles=(style,), photos=photos, steps=steps, timing_sizes=(), methods=("MetaStyle",), adapt_overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
         init = save_random_small(Path(tmp) / "random.safetensors") if start == "random-small" else SMALL_MODEL
         result = run_bench(config, torch.device("cpu"), init=init, progress=print)
-    return [{**{k: row[k] for k in ("steps", "style", "photo", "seconds", "content_loss", "style_loss", "total_loss")}, "start": start}
+    pictures.mkdir(exist_ok=True)
+    rows = [side_by_side([result["_pictures"][f"MetaStyle {n}", style, photo] for n in steps], [f"{n} steps" for n in steps], height=256, gap=4)
+            for photo in photos]
+    stacked(rows).save(pictures / f"{_label(start, crops).replace(' ', '-')}-{style}.jpg", quality=90)
+    return [{**{k: row[k] for k in ("steps", "style", "photo", "seconds", "content_loss", "style_loss", "total_loss")}, "start": _label(start, crops)}
             for row in result["rows"]]
 
 
@@ -77,6 +89,11 @@ def bench_reference(table: dict[tuple[str, str], dict[str, dict]], results: list
     return [{**table[pair][key], "start": f"bench's {table[pair][key]['method']}"} for pair in pairs for key in ("MetaStyle 25", "Johnson 200")]
 
 
+def _label(start: str, crops: tuple[int, int] | None) -> str:
+    """A run's name in the results: its start, and its crops where they are not the CPU budget's."""
+    return start if crops is None else f"{start} {crops[0]}x{crops[1]}"
+
+
 def _median(values: list[float | None]) -> float | None:
     """The median of the values that exist (a snapshot off the curve's range has none)."""
     present = [v for v in values if v is not None]
@@ -91,17 +108,19 @@ def main() -> None:
     parser.add_argument("--starts", default="random-small", help="random-small, shipped, or both, comma-separated")
     parser.add_argument("--steps", default="25,200,500,1000,2000")
     parser.add_argument("--styles", default="", help="PAINTING,... : only these of the bench's Gatys paintings")
+    parser.add_argument("--crops", default="", help="NxSIZE: N crops of SIZE px a step instead of the CPU budget's 2x128")
     args = parser.parse_args()
     table, gatys = bench_rows(args.bench), json.loads(args.attainable.read_text())["results"]
     results = json.loads(args.output.read_text())["results"] if args.output.exists() else []  # resumes: each run takes long
     steps = tuple(int(s) for s in args.steps.split(","))
     photos = tuple(sorted({photo for _, photo in table}))
     styles = args.styles.split(",") if args.styles else sorted({style for style, _ in table})
+    crops = tuple(int(n) for n in args.crops.split("x")) if args.crops else None
     for start in args.starts.split(","):
         for style in styles:
-            if any((r["start"], r["style"]) == (start, style) for r in results):
+            if any((r["start"], r["style"]) == (_label(start, crops), style) for r in results):
                 continue
-            results += adapt(start, style, photos, steps)
+            results += adapt(start, style, photos, steps, crops, args.output.with_suffix(""))
             args.output.write_text(json.dumps({"bench": str(args.bench), "results": results}, indent=1))
     report = summary(results + bench_reference(table, results), table, gatys)
     args.output.write_text(json.dumps({"bench": str(args.bench), "results": results, "summary": report}, indent=1))

@@ -58,6 +58,8 @@ class AdaptConfig:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         if any(rate is not None and rate <= 0 for rate in (self.lr, self.in_lr)):
             raise MetastyleError("learning rates must be positive")
+        if self.batch < 1 or min(self.size, self.style_size) < 16:
+            raise MetastyleError(f"need at least 1 crop a step and sizes of at least 16 px, got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, CPU_ADAPT, AdaptConfig, default_adapt_config
 from .controls import check_strength
 from .data import (
     HELDOUT_PAINTINGS,
@@ -224,10 +224,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
     overrides = {} if args.content_weight is None else {"loss": replace(ADAPT_LOSS, content_weight=args.content_weight)}
+    overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size)) if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
                          gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
                          adapt_overrides=overrides, methods=tuple(args.methods))
     device = resolve_device(args.device)
+    replace(default_adapt_config(device), **overrides)  # bad adaptation settings fail now, not after the first painting
     with tqdm(desc="bench", unit="job", file=sys.stderr, total=config.jobs()) as bar:
 
         def progress(what: str) -> None:
@@ -413,6 +415,8 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
+    p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {CPU_ADAPT.batch}; {AdaptConfig().batch} on CUDA)")
+    p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {CPU_ADAPT.size}; {AdaptConfig().size} on CUDA)")
     p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")
     p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
