@@ -80,7 +80,7 @@ class _Recorder:
         self.pictures[(label, style, photo)] = image if isinstance(image, Image.Image) else tensor_to_pil(image)
 
 
-def _adapt_settings(config: BenchConfig, device: torch.device) -> AdaptConfig:
+def adapt_settings(config: BenchConfig, device: torch.device) -> AdaptConfig:
     """The device's default adaptation to the bench's largest budget, with its overrides (rates left to the start)."""
     return replace(default_adapt_config(device), steps=max(config.steps), style_size=config.size, seed=config.seed,
                    **config.adapt_overrides)
@@ -90,7 +90,7 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: 
                        vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
     """One adaptation run from `init`'s start for the painting to the largest budget, with `init`'s
     own rates; the network and the seconds spent at each budget."""
-    settings = _adapt_settings(config, device).with_rates(init.rates)
+    settings = adapt_settings(config, device).with_rates(init.rates)
     start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
     snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
@@ -145,7 +145,7 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     progress("timing seconds per image")
     speed = _speeds(config, device, vgg, shipped.network, lite) if config.timing_sizes else {}
     # Adaptation's precision follows the machine ("auto"): bf16 and fp32 benches differ by about 1%.
-    precision = resolve_precision(device, _adapt_settings(config, device).precision)
+    precision = resolve_precision(device, adapt_settings(config, device).precision)
     results = {"config": asdict(config), "device": str(device), "adapt_precision": precision, "init": shipped.description,
                "threads": torch.get_num_threads(), "rows": record.rows, "seconds_per_image": speed, "_pictures": record.pictures}
     return with_comparisons(results)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .adapt import ADAPT_LOSS, CPU_ADAPT, AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
 from .controls import check_strength
 from .data import (
     HELDOUT_PAINTINGS,
@@ -215,7 +215,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import BenchConfig, merge, run_bench
+    from .bench import BenchConfig, adapt_settings, merge, run_bench
     from .report import write_outputs
 
     out = Path(args.output)
@@ -229,7 +229,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                          gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
                          adapt_overrides=overrides, methods=tuple(args.methods))
     device = resolve_device(args.device)
-    replace(default_adapt_config(device), **overrides)  # bad adaptation settings fail now, not after the first painting
+    adapt_settings(config, device)  # bad adaptation settings fail now, not after the first painting
     with tqdm(desc="bench", unit="job", file=sys.stderr, total=config.jobs()) as bar:
 
         def progress(what: str) -> None:
@@ -415,8 +415,9 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
-    p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {CPU_ADAPT.batch}; {AdaptConfig().batch} on CUDA)")
-    p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {CPU_ADAPT.size}; {AdaptConfig().size} on CUDA)")
+    cpu, gpu = default_adapt_config(torch.device("cpu")), default_adapt_config(torch.device("cuda"))
+    p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {cpu.batch}; {gpu.batch} on CUDA)")
+    p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {cpu.size}; {gpu.size} on CUDA)")
     p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")
     p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
