@@ -152,9 +152,10 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
 
 
 def with_comparisons(results: dict[str, Any]) -> dict[str, Any]:
-    """`results` with its means and its pair-by-pair comparisons (re)computed from its rows."""
+    """`results` with its means and its pair-by-pair comparisons (re)computed from its rows: every
+    MetaStyle budget that ran, since the targets compare budgets in proportion (8x the steps)."""
     rows = results["rows"]
-    budgets = sorted({10, default_adapt_config(torch.device(results["device"])).steps})
+    budgets = sorted({r["steps"] for r in rows if r["method"] == "MetaStyle"})
     table = [line for steps in budgets for line in head_to_head(rows, ("MetaStyle", steps))]
     return {**results, "summary": summarise(rows), "head_to_head": table}
 
