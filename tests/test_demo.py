@@ -85,6 +85,8 @@ def test_merge_adds_another_runs_baselines_once_and_recomputes_the_comparisons()
     assert len(merged["rows"]) == 4  # the other run's MetaStyle rows are not ours: left out
     [johnson] = [h for h in merged["head_to_head"] if h["method"] == "MetaStyle 10"]
     assert johnson["against"] == "Johnson 100" and johnson["pairs"] == 2 and johnson["total_lower"] == 1
+    with_start = merge({**ours, "rows": ours["rows"] + [row("MetaStyle", 0, "a", 8.0)]}, baselines)
+    assert {h["method"] for h in with_start["head_to_head"]} == {"MetaStyle 0", "MetaStyle 10"}  # every budget that ran
     assert len(merge(merged, baselines)["rows"]) == 4  # merging twice adds nothing
     with pytest.raises(MetastyleError, match="cannot merge"):
         merge(ours, {**baselines, "config": {"size": 128, "methods": []}})
