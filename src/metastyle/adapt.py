@@ -69,14 +69,15 @@ class AdaptConfig:
 
 
 # The reference's 200 steps of 4 crops of 256 px take 15 minutes on two CPU cores. On the CPU the
-# default spends under a sixteenth of its pixels (the issue's budget: 25 steps of 2 crops of 128
-# px, or the same product) as 12 steps of one 256 px crop, from the style-conditioned start, at its
-# own rates, bf16 where the CPU runs it fast: about 15 s on an AVX2-only CPU. Crops of the scale the
-# photo is stylised at: the same pixels as 25 steps of 2 crops of 128 px lower the held-out total by
-# 22% (median; all 75 pairs, lower on 67) and by 25% on training paintings, all of it in style, for
-# 7-10% more content loss; a higher content weight buys the photo back along the same front, with
-# no weight that keeps both (benchmarks/RESULTS.md, "One 256 px crop a step: the CPU default").
-# The painting at 256 px is the size it is scored at (and what meta-training used).
+# default spends a sixty-sixth of its pixels (the issue's budget: 25 steps of 2 crops of 128 px, or
+# the same product) as 12 steps of one 256 px crop, from the style-conditioned start, at its own
+# rates, bf16 where the CPU runs it fast: about 15 s on an AVX2-only CPU. Crops of the scale the
+# photo is stylised at: from stage 9's start, the same pixels as 25 steps of 2 crops of 128 px
+# lower the held-out total by 22% (median; all 75 pairs, lower on 67) and by 25% on training
+# paintings, all of it in style, for 7-10% more content loss; a higher content weight buys the
+# photo back along the same front, with no weight that keeps both (benchmarks/RESULTS.md, "One 256
+# px crop a step: the CPU default"). The painting at 256 px is the size it is scored at (and what
+# meta-training used).
 CPU_ADAPT = AdaptConfig(steps=12, size=256, batch=1, style_size=256, precision="auto")
 
 
