@@ -48,8 +48,9 @@ class AdaptConfig:
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
     params: str = setting("all", "parameters adapted: all, or in (InstanceNorm affine only)", choices=("all", "in"))
     seed: int = setting(0)
-    # "bf16": networks under bfloat16 autocast (1.6x faster on AVX512-BF16 CPUs)
-    precision: str = setting("fp32", "bf16 where fast: 1.7x faster, total loss 3-7% higher (benchmarks/RESULTS.md)", choices=PRECISIONS)
+    # "bf16": networks under bfloat16 autocast, 1.3-1.7x faster on AVX512-BF16 CPUs. 100 steps from a
+    # random start ended 3-7% higher; 12 from the predicted start end level with fp32 (RESULTS.md).
+    precision: str = setting("fp32", "bf16 where fast: 1.3-1.7x faster; from the predicted start as good as fp32 (benchmarks/RESULTS.md)", choices=PRECISIONS)
     loss: LossConfig = ADAPT_LOSS
 
     def __post_init__(self) -> None:
@@ -71,7 +72,8 @@ class AdaptConfig:
 # The reference's 200 steps of 4 crops of 256 px take 15 minutes on two CPU cores. On the CPU the
 # default spends a sixty-sixth of its pixels (the issue's budget: 25 steps of 2 crops of 128 px, or
 # the same product) as 12 steps of one 256 px crop, from the style-conditioned start, at its own
-# rates, bf16 where the CPU runs it fast: about 15 s on an AVX2-only CPU. Crops of the scale the
+# rates, bf16 where the CPU runs it fast: about 15 s on an AVX2-only CPU (fp32), 5.4 s on an
+# AVX512-BF16 one, where bf16 is 1.34x faster than fp32 and as good (RESULTS.md, "An AVX512-BF16 machine"). Crops of the scale the
 # photo is stylised at: from stage 9's start, the same pixels as 25 steps of 2 crops of 128 px
 # lower the held-out total by 22% (median; all 75 pairs, lower on 67) and by 25% on training
 # paintings, all of it in style, for 7-10% more content loss; a higher content weight buys the
