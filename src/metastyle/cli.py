@@ -26,7 +26,7 @@ from .data import (
     list_images,
     resolve_image,
 )
-from .device import resolve_device
+from .device import PRECISIONS, resolve_device
 from .distill import DistillConfig, distill
 from .errors import MetastyleError
 from .images import check_output_path, load_image, save_image
@@ -224,7 +224,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
     overrides = {} if args.content_weight is None else {"loss": replace(ADAPT_LOSS, content_weight=args.content_weight)}
-    overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size)) if value is not None}
+    overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
+                  if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
                          gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
                          adapt_overrides=overrides, methods=tuple(args.methods))
@@ -418,6 +419,8 @@ def _bench_command(commands: Any) -> None:
     cpu, gpu = default_adapt_config(torch.device("cpu")), default_adapt_config(torch.device("cuda"))
     p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {cpu.batch}; {gpu.batch} on CUDA)")
     p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {cpu.size}; {gpu.size} on CUDA)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help=f"adaptation's precision, e.g. fp32 to compare with an fp32 machine's rows (default {cpu.precision})")
     p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")
     p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
