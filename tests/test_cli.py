@@ -120,5 +120,7 @@ def test_demo_bench_and_export_set_up_errors_are_one_line(run_cli, tmp_path, pho
     assert run_cli("bench", "-o", tmp_path / "b", "--styles", "irises").returncode == 2  # not a held-out painting
     assert run_cli("bench", "-o", tmp_path / "b", "--precision", "fp16").returncode == 2
     assert_clean_failure(run_cli("bench", "-o", tmp_path / "c", "--crop-size", "8"), "sizes of at least 16 px")
+    assert_clean_failure(run_cli("bench", "-o", tmp_path / "c", "--content-balance", "-1"), "content balance must be at least 0")
+    assert_clean_failure(run_cli("adapt", photo, "-o", tmp_path / "s.safetensors", "--content-balance", "-0.5"), "content balance must be at least 0")
     assert_clean_failure(run_cli("adapt", photo, "-o", tmp_path / "s.safetensors", "--batch", "0"), "at least 1 crop a step")
     assert not (tmp_path / "c").exists() and not (tmp_path / "s.safetensors").exists()

@@ -223,7 +223,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
-    overrides = {} if args.content_weight is None else {"loss": replace(ADAPT_LOSS, content_weight=args.content_weight)}
+    loss = {key: value for key, value in (("content_weight", args.content_weight), ("content_balance", args.content_balance))
+            if value is not None}
+    overrides = {"loss": replace(ADAPT_LOSS, **loss)} if loss else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
                   if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
@@ -416,6 +418,9 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
+    p.add_argument("--content-balance", type=float,
+                   help=f"how adaptation's content weight follows the painting's loudness, for MetaStyle and Johnson "
+                        f"(default {ADAPT_LOSS.content_balance:g})")
     cpu, gpu = default_adapt_config(torch.device("cpu")), default_adapt_config(torch.device("cuda"))
     p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {cpu.batch}; {gpu.batch} on CUDA)")
     p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {cpu.size}; {gpu.size} on CUDA)")

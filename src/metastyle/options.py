@@ -14,7 +14,8 @@ from typing import Any
 
 from .errors import MetastyleError
 
-LOSS_WEIGHTS = ("content_weight", "style_weight", "tv_weight")
+LOSS_WEIGHTS = ("content_weight", "style_weight", "tv_weight", "content_balance")  # the nested LossConfig's numbers
+LOSS_HELP = {"content_balance": "the content weight x (the painting's loudness / the training paintings' median) to this power; "}
 LOSS_OPTIONS = (*LOSS_WEIGHTS, "style_layer_weights")  # the nested LossConfig's, given flat
 
 
@@ -65,7 +66,7 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
             continue
         if f.name == "loss":
             for name in LOSS_WEIGHTS:
-                parser.add_argument(_flag(name), type=float, help=f"default {getattr(config.loss, name):g}")
+                parser.add_argument(_flag(name), type=float, help=f"{LOSS_HELP.get(name, '')}default {getattr(config.loss, name):g}")
             given = config.loss.style_layer_weights
             parser.add_argument("--style-layer-weights", type=comma_separated(float, "numbers"), metavar="W1,W2,...",
                                 help=f"multiples of the equal share of --style-weight for {', '.join(config.loss.style_layers)} "
