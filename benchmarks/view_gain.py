@@ -30,7 +30,9 @@ from metastyle.vgg import VGG19
 
 def objective(row: dict[str, float]) -> float:
     """Adaptation's weighting of the losses (content 80 : style 1, style with its layer weights), what
-    the start is trained for."""
+    the start is trained for. The fixed weight of the starts up to stage 12: adaptation's balance
+    (`LossConfig.content_balance`) would weigh each painting's content by its own weight, which
+    these means over paintings cannot; a start trained with the balance needs that first."""
     return ADAPT_LOSS.content_weight * row["content_loss"] + row["style_loss"]
 
 

