@@ -5,7 +5,8 @@ import torch
 
 from conftest import pointwise_features
 from metastyle.errors import MetastyleError
-from metastyle.losses import BALANCE_REFERENCE, LossConfig, PerceptualLoss, content_loss, gram, style_energy, style_loss, tv_loss
+from metastyle import losses
+from metastyle.losses import LossConfig, PerceptualLoss, content_loss, gram, style_energy, style_loss, tv_loss
 
 
 def test_gram_matches_hand_computation():
@@ -79,21 +80,24 @@ def test_style_energy_is_the_style_loss_of_an_image_without_features():
     assert style_energy(targets, weights) == pytest.approx(style_loss(silent, targets, weights).item())
 
 
-def test_content_balance_scales_the_content_weight_with_the_paintings_loudness():
+def test_content_balance_scales_the_content_weight_with_the_paintings_loudness(monkeypatch):
     gen = torch.Generator().manual_seed(0)
     features = pointwise_features({layer: 4 for layer in LossConfig().style_layers + LossConfig().content_layers})
     painting, content = torch.rand(1, 3, 8, 8, generator=gen), torch.rand(1, 3, 8, 8, generator=gen)
     loud = painting * 2  # pointwise features of a brighter copy: larger Gram entries, a louder style
     fixed, balanced = LossConfig(content_weight=80.0), LossConfig(content_weight=80.0, content_balance=0.5)
     assert PerceptualLoss(features, loud, fixed).content_weight == 80.0  # no balance: the weight as given
+    energies = [style_energy(PerceptualLoss(features, p, fixed).style_grams, fixed.style_weights()) for p in (painting, loud)]
+    assert energies[1] > 2 * energies[0]
+    monkeypatch.setattr(losses, "BALANCE_REFERENCE", (energies[0] * energies[1]) ** 0.5)  # the two within the range
     quiet_loss, loud_loss = PerceptualLoss(features, painting, balanced), PerceptualLoss(features, loud, balanced)
-    energies = [style_energy(loss.style_grams, loss.style_layer_weights) for loss in (quiet_loss, loud_loss)]
-    assert energies[1] > energies[0]
     assert loud_loss.content_weight / quiet_loss.content_weight == pytest.approx((energies[1] / energies[0]) ** 0.5, rel=1e-5)
-    assert quiet_loss.content_weight == pytest.approx(80.0 * (energies[0] / BALANCE_REFERENCE) ** 0.5, rel=1e-5)
+    assert quiet_loss.content_weight == pytest.approx(80.0 * (energies[0] / losses.BALANCE_REFERENCE) ** 0.5, rel=1e-5)
     terms = loud_loss(content, loud_loss.content_targets(painting))  # and the loss uses it
-    plain = PerceptualLoss(features, loud, replace(balanced, content_balance=0.0))(content, loud_loss.content_targets(painting))
+    plain = PerceptualLoss(features, loud, fixed)(content, loud_loss.content_targets(painting))
     assert terms.content.item() == pytest.approx(plain.content.item() * loud_loss.content_weight / 80.0, rel=1e-5)
     assert terms.style.item() == pytest.approx(plain.style.item(), rel=1e-6)
+    monkeypatch.setattr(losses, "BALANCE_REFERENCE", energies[1] / 1000)  # far louder than any painting: not extrapolated
+    assert PerceptualLoss(features, loud, balanced).content_weight == pytest.approx(80.0 * losses.BALANCE_RANGE[1] ** 0.5)
     with pytest.raises(MetastyleError, match="content balance"):
         LossConfig(content_balance=-1.0)
