@@ -69,7 +69,8 @@ small: $(VENV)/.installed
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) --size 256 --batch 1 -o runs/small-stage11 --iters $(SMALL_STAGE11_ITERS) --init runs/small-stage10/model.safetensors $(AMORTISED) $(PALETTE)
 	$(BIN)/metastyle meta-train $(TRAIN_DATA) --size 256 --batch 1 -o runs/small-stage12 --iters $(SMALL_STAGE12_ITERS) --init runs/small-stage11/model.safetensors $(AMORTISED) $(PALETTE) \
 	  --outer-lr 2.5e-5
-	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage12/model.safetensors --gains 0.9,1,1.1,1.2 --write src/metastyle/weights/metastyle-small.safetensors
+	$(BIN)/python benchmarks/view_gain.py --init runs/small-stage12/model.safetensors --gains 0.9,1,1.1,1.2 --content-balance 0 \
+	  --write src/metastyle/weights/metastyle-small.safetensors
 
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
