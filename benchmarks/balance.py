@@ -32,7 +32,7 @@ from metastyle.sampling import ImageSampler
 from metastyle.start import Start, load_start
 from metastyle.vgg import VGG19
 
-BALANCES = (0.0, 0.25, 0.5, 0.75, 1.0)
+BALANCES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 REFERENCE = "balance 0"
 # The faintest held-out painting and the loudest, and the photos where each missed lite at balance 0.
 GRID_PAINTINGS = ("old-trees-level-distance", "portrait-of-a-woman-possibly-ginevra")
