@@ -1,11 +1,9 @@
-from dataclasses import replace
-
 import pytest
 import torch
 
 from conftest import pointwise_features
-from metastyle.errors import MetastyleError
 from metastyle import losses
+from metastyle.errors import MetastyleError
 from metastyle.losses import LossConfig, PerceptualLoss, content_loss, gram, style_energy, style_loss, tv_loss
 
 

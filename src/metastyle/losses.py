@@ -49,7 +49,7 @@ class LossConfig:
     tv_weight: float = 0.0
     # The content weight scaled by (the painting's style energy / BALANCE_REFERENCE, within BALANCE_RANGE) ** content_balance:
     # 0 keeps it fixed (the `score` metric, Gatys); 1 makes the balance of photo and painting the same
-    # for faint and loud paintings, whose style losses differ 60-fold (`style_energy`).
+    # for faint and loud paintings, whose style losses differ 30-fold (`style_energy`).
     content_balance: float = 0.0
 
     def __post_init__(self) -> None:
