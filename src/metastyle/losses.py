@@ -133,15 +133,19 @@ class PerceptualLoss:
         self.layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
         with torch.no_grad():
             self.style_grams = {k: gram(v) for k, v in vgg(style_image, config.style_layers).items()}
-        self.content_weight = balanced_content_weight(config, style_energy(self.style_grams, self.style_layer_weights))
+        self.content_weight = self._balanced_weight(self.style_grams)
 
     def blend(self, other: PerceptualLoss, weight: float) -> PerceptualLoss:
         """The loss for a collage with a share `weight` of this style's area and the rest `other`'s:
         Grams normalised per pixel blend linearly."""
         blended = copy.copy(self)
         blended.style_grams = {k: weight * g + (1 - weight) * other.style_grams[k] for k, g in self.style_grams.items()}
-        blended.content_weight = balanced_content_weight(self.config, style_energy(blended.style_grams, self.style_layer_weights))
+        blended.content_weight = self._balanced_weight(blended.style_grams)
         return blended
+
+    def _balanced_weight(self, style_grams: Mapping[str, torch.Tensor]) -> float:
+        """The content weight for a style with these Gram targets (`LossConfig.content_balance`)."""
+        return balanced_content_weight(self.config, style_energy(style_grams, self.style_layer_weights))
 
     def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
