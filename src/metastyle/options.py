@@ -14,9 +14,9 @@ from typing import Any
 
 from .errors import MetastyleError
 
-LOSS_WEIGHTS = ("content_weight", "style_weight", "tv_weight", "content_balance")  # the nested LossConfig's numbers
+LOSS_NUMBERS = ("content_weight", "style_weight", "tv_weight", "content_balance")  # the nested LossConfig's numbers
 LOSS_HELP = {"content_balance": "the content weight x (the painting's loudness / the training paintings' median) to this power; "}
-LOSS_OPTIONS = (*LOSS_WEIGHTS, "style_layer_weights")  # the nested LossConfig's, given flat
+LOSS_OPTIONS = (*LOSS_NUMBERS, "style_layer_weights")  # the nested LossConfig's, given flat
 
 
 def comma_separated(kind: Callable[[str], Any], noun: str) -> Callable[[str], tuple]:
@@ -65,7 +65,7 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
         if names is not None and f.name not in names:
             continue
         if f.name == "loss":
-            for name in LOSS_WEIGHTS:
+            for name in LOSS_NUMBERS:
                 parser.add_argument(_flag(name), type=float, help=f"{LOSS_HELP.get(name, '')}default {getattr(config.loss, name):g}")
             given = config.loss.style_layer_weights
             parser.add_argument("--style-layer-weights", type=comma_separated(float, "numbers"), metavar="W1,W2,...",
