@@ -176,9 +176,12 @@ def test_a_run_from_before_a_setting_existed_resumes_while_that_setting_keeps_it
     checkpoint = tmp_path / "a" / "checkpoint.pt"
     state = torch.load(checkpoint, weights_only=True)
     del state["config"]["style_crops"]  # as written by a version without it
+    del state["config"]["loss"]["content_balance"]  # nor this field of the loss
     torch.save(state, checkpoint)
     with pytest.raises(MetastyleError, match="style_crops"):
         meta_train(*folders, tmp_path / "a", replace(TINY, style_crops=0.5), resume=True)
+    with pytest.raises(MetastyleError, match="loss"):
+        meta_train(*folders, tmp_path / "a", replace(TINY, loss=replace(TINY.loss, content_balance=1)), resume=True)
     meta_train(*folders, tmp_path / "a", TINY, resume=True)
     assert len((tmp_path / "a" / "metrics.jsonl").read_text().splitlines()) == TINY.iters
 

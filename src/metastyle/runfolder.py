@@ -24,6 +24,14 @@ from .models import read_info, save_model
 TAIL = 100  # iterations whose mean losses go into the model's metadata
 
 
+def _with_defaults(recorded: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """`recorded` settings with what they predate filled in from `defaults`, at every depth (a
+    field added to the loss config leaves the checkpoint's loss without it)."""
+    filled = {**defaults, **recorded}
+    return {k: _with_defaults(v, defaults[k]) if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
+            for k, v in filled.items()}
+
+
 class RunFolder:
     """One run's files. Only the process that writes (rank 0 under torchrun) opens the logs."""
 
@@ -50,7 +58,8 @@ class RunFolder:
         if not (self.resume and self.checkpoint.exists()):
             return 0
         state = torch.load(self.checkpoint, map_location=device, weights_only=True)
-        changed = sorted(k for k, v in self.settings.items() if state["config"].get(k, self.defaults.get(k)) != v)
+        recorded = _with_defaults(state["config"], self.defaults)
+        changed = sorted(k for k, v in self.settings.items() if recorded.get(k) != v)
         if changed:
             raise MetastyleError(f"{self.checkpoint}: was made with other settings ({', '.join(changed)}); resume with the same ones")
         for name, module in modules.items():
