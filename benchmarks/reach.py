@@ -4,7 +4,8 @@ RESULTS "Both targets at once" (`attainable.py`) found our 25 steps about 5x abo
 that Gatys' optimisation reaches at the same content loss, and said that only a body trained at the
 reference's scale would show how much of that a feed-forward network can close. This measures the
 other end on the CPU: the adaptation loop run 80x longer on the bench's Gatys pairs, from a random
-network of the shipped width (Johnson et al.'s per-style training, Adam 1e-3; `--starts shipped`:
+network of the shipped width (Johnson et al.'s per-style training, Adam 1e-3; `--starts random-full`:
+at Johnson et al.'s full width, twice the CPU start's; `--starts shipped`:
 from the shipped start at its own rates), snapshotted along the way. Each snapshot is placed against the pair's Gatys
 curve (`attainable.json` at weights 10 and 80, the bench's Gatys 300 at weight 1): Gatys' style loss
 at the snapshot's content loss over the snapshot's (1 on the curve), beside the same measure for
@@ -41,13 +42,14 @@ from metastyle.start import SMALL_MODEL
 
 def adapt(start: str, style: str, photos: tuple[str, ...], steps: tuple[int, ...], crops: tuple[int, int] | None,
           pictures: Path) -> list[dict]:
-    """The score rows of one painting's adaptation from `start` ("random-small" or "shipped"), at each
-    budget; `crops` (number, size) replaces the CPU budget's 2 of 128 px a step. Its results at each
+    """The score rows of one painting's adaptation from `start` ("random-small", "random-full" or
+    "shipped"), at each budget; `crops` (number, size) replaces adaptation's CPU default crops. Its results at each
     budget go to a grid in the folder `pictures`, one row per photo."""
     overrides = {} if crops is None else {"batch": crops[0], "size": crops[1]}
     config = BenchConfig(styles=(style,), photos=photos, steps=steps, timing_sizes=(), methods=("MetaStyle",), adapt_overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        init = save_random_small(Path(tmp) / "random.safetensors") if start == "random-small" else SMALL_MODEL
+        init = {"random-small": lambda: save_random_small(Path(tmp) / "random.safetensors"),
+                "random-full": lambda: "random", "shipped": lambda: SMALL_MODEL}[start]()
         result = run_bench(config, torch.device("cpu"), init=init, progress=print)
     pictures.mkdir(exist_ok=True)
     rows = [side_by_side([result["_pictures"][f"MetaStyle {n}", style, photo] for n in steps], [f"{n} steps" for n in steps], height=256, gap=4)
@@ -105,10 +107,11 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, required=True, help="a 75-pair bench.json with Gatys', Johnson's and lite's rows")
     parser.add_argument("--attainable", type=Path, required=True, help="attainable.py's output: Gatys at other content weights")
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--starts", default="random-small", help="random-small, shipped, or both, comma-separated")
+    parser.add_argument("--starts", default="random-small", help="random-small, random-full, shipped: one or more, comma-separated")
     parser.add_argument("--steps", default="25,200,500,1000,2000")
     parser.add_argument("--styles", default="", help="PAINTING,... : only these of the bench's Gatys paintings")
-    parser.add_argument("--crops", default="", help="NxSIZE: N crops of SIZE px a step instead of the CPU budget's 2x128")
+    parser.add_argument("--crops", default="", help="NxSIZE: N crops of SIZE px a step instead of adaptation's CPU default "
+                        "(2x128 until the runs of reach.json, 1x256 since)")
     args = parser.parse_args()
     table, gatys = bench_rows(args.bench), json.loads(args.attainable.read_text())["results"]
     results = json.loads(args.output.read_text())["results"] if args.output.exists() else []  # resumes: each run takes long
