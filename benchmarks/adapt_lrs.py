@@ -84,9 +84,11 @@ def scored(photo: torch.Tensor, style: torch.Tensor, result: torch.Tensor, vgg: 
     return {**losses, "total_loss": losses["content_loss"] + losses["style_loss"]}
 
 
-def adapted_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
-    """One candidate's rows: each painting adapted once with `config`, then scored on every photo."""
-    content, rows = ImageSampler(training_builtins("photo"), config.size, augment=True), []
+def adapted_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19,
+                 content_photos: list[Path] | None = None) -> list[dict]:
+    """One candidate's rows: each painting adapted once with `config` on `content_photos` (default
+    adaptation's, the built-in training photos), then scored on every photo."""
+    content, rows = ImageSampler(content_photos or training_builtins("photo"), config.size, augment=True), []
     for painting in paintings:
         style = load_image(painting, config.style_size)
         tick = time.perf_counter()
