@@ -240,9 +240,14 @@ def test_upload_a_painting_then_reuse_and_mix_adapted_styles(browser, serve, tmp
     page.click("#models .tile >> nth=0")
     page.click("#start")
     expect(page.locator("#status")).to_have_text("Done", timeout=60_000)
+    page.evaluate("loadModels()")  # as the job's end does; the chosen style stays chosen
+    expect(page.locator("#models .tile[aria-pressed=true]")).to_have_count(1)
     sliders = page.locator("#models input[type=range]")
     sliders.nth(0).fill("70")
     sliders.nth(1).fill("30")
+    expect(page.locator("#mix-summary")).to_contain_text("70%")
+    # The list is drawn again after each job, perhaps after the user has moved a slider: the weights stay.
+    page.evaluate("loadModels()")
     expect(page.locator("#mix-summary")).to_contain_text("70%")
     expect(page.locator("#choice")).to_contain_text("a mix of")
     page.click("#start")
