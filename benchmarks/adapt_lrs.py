@@ -103,12 +103,13 @@ def adapted_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: 
 
 
 def run_candidates(args: argparse.Namespace, configs: dict[str, AdaptConfig], rows: list[dict], paintings: list[Path],
-                   photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
-    """`rows` with every candidate that `args.only` asks for and `rows` lacks; the file rewritten after each."""
+                   photos: list[Path], start: Start, vgg: VGG19, content: dict[str, list[Path]] | None = None) -> list[dict]:
+    """`rows` with every candidate that `args.only` asks for and `rows` lacks; the file rewritten after each.
+    `content`: a candidate's own photos for adaptation's crops, where it has them."""
     for name, config in configs.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        rows = rows + adapted_rows(name, config, paintings, photos, start, vgg)
+        rows = rows + adapted_rows(name, config, paintings, photos, start, vgg, (content or {}).get(name))
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     return rows
 

