@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from .losses import LossTerms
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score
 from .optimize import GatysConfig, gatys
-from .options import add_options, comma_separated, config_from
+from .options import add_options, comma_separated, config_from, loss_from
 from .pipeline import adapt, network_for, stylize
 from .transformer import TransformerNet
 from .version import __version__
@@ -223,9 +222,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
-    loss = {key: value for key, value in (("content_weight", args.content_weight), ("content_balance", args.content_balance))
-            if value is not None}
-    overrides = {"loss": replace(ADAPT_LOSS, **loss)} if loss else {}
+    loss = loss_from(args, ADAPT_LOSS)
+    overrides = {"loss": loss} if loss is not None else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
                   if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,

@@ -83,7 +83,12 @@ def add_options(parser: argparse.ArgumentParser, config: Any, names: tuple[str, 
 def config_from(args: argparse.Namespace, base: Any) -> Any:
     """`base` with the options given on the command line."""
     given = {f.name: getattr(args, f.name) for f in fields(base) if f.name != "loss" and getattr(args, f.name, None) is not None}
-    weights = {k: getattr(args, k) for k in LOSS_OPTIONS if getattr(args, k, None) is not None}
-    if weights and hasattr(base, "loss"):
-        given["loss"] = replace(base.loss, **weights)
-    return replace(base, **given)
+    loss = loss_from(args, base.loss) if hasattr(base, "loss") else None
+    return replace(base, **given, **({"loss": loss} if loss is not None else {}))
+
+
+def loss_from(args: argparse.Namespace, base: Any) -> Any | None:
+    """The LossConfig `base` with the loss options given on the command line (flat: --content-weight),
+    or None when none was given."""
+    given = {k: getattr(args, k) for k in LOSS_OPTIONS if getattr(args, k, None) is not None}
+    return replace(base, **given) if given else None
