@@ -147,6 +147,42 @@ def test_stylize_folder_into_folder(run_cli, tmp_path, photos):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png", "p1.png", "p2.png"]
 
 
+def test_stylize_never_loses_a_result_or_an_input(run_cli, tmp_path, painting):
+    torch.manual_seed(0)
+    model = save_model(TransformerNet(), tmp_path / "m.safetensors", {})
+    for folder in ("c1", "c2"):
+        (tmp_path / folder).mkdir()
+        smooth_photo(tmp_path / folder / "a.png", size=(20, 16))
+    smooth_photo(tmp_path / "a-1.png", size=(24, 12))
+    result = run_cli("stylize", tmp_path / "c1" / "a.png", tmp_path / "c2" / "a.png", tmp_path / "a-1.png", "-o", tmp_path / "out", "--model", model)
+    assert result.returncode == 0, result.stderr  # two inputs named a and one named a-1: three results, none written twice
+    assert sorted((p.name, Image.open(p).size) for p in (tmp_path / "out").iterdir()) == [
+        ("a-0.png", (20, 16)), ("a-1.png", (24, 12)), ("a-2.png", (20, 16))]
+    before = painting.read_bytes()
+    result = run_cli("stylize", tmp_path / "a-1.png", "-o", painting, "--style", painting, "--overwrite")
+    assert result.returncode == 1 and "is an input file" in result.stderr and painting.read_bytes() == before
+    result = run_cli("stylize", tmp_path / "a-1.png", "-o", tmp_path / "x.gif", "--model", model)
+    assert result.returncode == 1 and "unsupported output extension '.gif'" in result.stderr
+    for tile in ("2", "-3"):
+        result = run_cli("stylize", tmp_path / "a-1.png", "-o", tmp_path / "t.png", "--model", model, "--tile", tile)
+        assert result.returncode == 1 and "tile must be 0 (never) or at least 64 px" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_python_api_never_writes_over_the_painting_or_an_existing_model(tmp_path, painting):
+    before = painting.read_bytes()
+    with pytest.raises(MetastyleError, match="unsupported output extension"):
+        pipeline.adapt(painting, output=painting, init="random", config=SMALL, device="cpu")
+    copy = tmp_path / "painting.safetensors"
+    copy.write_bytes(before)
+    with pytest.raises(MetastyleError, match="is an input file"):
+        pipeline.adapt(copy, output=copy, init="random", config=SMALL, device="cpu", overwrite=True)
+    existing = tmp_path / "kept.safetensors"
+    existing.write_bytes(b"precious")
+    with pytest.raises(MetastyleError, match="already exists"):
+        pipeline.adapt(painting, output=existing, init="random", config=SMALL, device="cpu")
+    assert painting.read_bytes() == before and existing.read_bytes() == b"precious"
+
+
 def test_adapt_and_train_style_cli_write_models_with_metadata(run_cli, tmp_path, painting, photos):
     common = ["--steps", "3", "--size", "24", "--style-size", "24", "--batch", "2", "--content-dir", photos[0].parent]
     result = run_cli("adapt", painting, "-o", tmp_path / "a.safetensors", *common)

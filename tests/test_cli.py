@@ -124,3 +124,55 @@ def test_demo_bench_and_export_set_up_errors_are_one_line(run_cli, tmp_path, pho
     assert_clean_failure(run_cli("adapt", photo, "-o", tmp_path / "s.safetensors", "--content-balance", "-0.5"), "content balance must be at least 0")
     assert_clean_failure(run_cli("adapt", photo, "-o", tmp_path / "s.safetensors", "--batch", "0"), "at least 1 crop a step")
     assert not (tmp_path / "c").exists() and not (tmp_path / "s.safetensors").exists()
+
+
+def test_numbers_that_are_not_numbers_or_are_out_of_range_are_refused(run_cli, tmp_path, photo, painting):
+    """argparse reads "nan" and "inf" as floats: a NaN rate trained a model to NaN (a black image), and
+    a negative style weight maximised the style loss, both with exit status 0."""
+    model = tmp_path / "m.safetensors"
+    for option, value, message in [("--lr", "nan", "lr must be a finite number"), ("--in-lr", "inf", "in lr must be a finite number"),
+                                   ("--lr", "-1", "lr must be above 0"), ("--content-weight", "nan", "content weight must be a finite"),
+                                   ("--style-weight", "-1000", "style weight must be at least 0"),
+                                   ("--style-layer-weights", "nan,1,1,1,1", "style layer weights must be a finite")]:
+        assert_clean_failure(run_cli("adapt", painting, "-o", model, option, value, "--steps", "1"), message)
+    assert not model.exists()
+    for value, message in [("nan", "lr must be a finite number"), ("-1", "lr must be above 0")]:
+        assert_clean_failure(run_cli("gatys", photo, painting, "-o", tmp_path / "g.png", "--lr", value), message)
+    for option, message in [("--size", "sizes must be at least 16 px"), ("--batch", "batch must be above 0"),
+                            ("--meta-batch", "meta batch must be above 0")]:
+        assert_clean_failure(run_cli("meta-train", "-o", tmp_path / "run", option, "0", "--iters", "1"), message)
+    for value in ("nan", "-1", "inf"):
+        assert_clean_failure(run_cli("serve", "--port", "0", "--max-upload-mb", value), "--max-upload-mb must be above 0")
+    assert_clean_failure(run_cli("serve", "--port", "99999"), "cannot listen on 127.0.0.1:99999")
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", tmp_path / "g.png", "--style-size", "0"), "size must be a positive")
+
+
+def test_images_too_small_or_too_large_for_the_job_are_one_line_errors(run_cli, tmp_path, photo, painting):
+    thin = tmp_path / "thin.png"
+    Image.new("RGB", (200, 5), (90, 40, 10)).save(thin)
+    too_small = "too small for the VGG-19 losses: they need at least 16 px on each side"
+    assert_clean_failure(run_cli("gatys", thin, painting, "-o", tmp_path / "g.png", "--steps", "1", "--size", "64"), too_small)
+    assert_clean_failure(run_cli("gatys", photo, thin, "-o", tmp_path / "g.png", "--steps", "1", "--size", "64"), too_small)
+    assert_clean_failure(run_cli("score", photo, painting, photo, "--size", "8"), too_small)
+    assert_clean_failure(run_cli("adapt", thin, "-o", tmp_path / "t.safetensors", "--steps", "1", "--style-size", "64"), too_small)
+    # a size whose image would pass the 100-megapixel limit is refused before the memory is asked for
+    assert_clean_failure(run_cli("gatys", photo, painting, "-o", tmp_path / "g.png", "--size", "100000"), "over the limit of 100 megapixels")
+    assert not (tmp_path / "g.png").exists() and not (tmp_path / "t.safetensors").exists()
+
+
+def test_output_folders_that_cannot_be_written_fail_before_the_work(run_cli, tmp_path, photo):
+    for command in (["bench", "--methods", "Gatys", "--gatys-steps", "1", "--timing-sizes", ""], ["meta-train", "--iters", "1"],
+                    ["distill", "--iters", "1"]):
+        assert_clean_failure(run_cli(*command, "-o", photo), "cannot write here (it is a file, not a folder)")
+        assert_clean_failure(run_cli(*command, "-o", photo / "sub"), "cannot write here")
+    result = run_cli("adapt", photo, "-o", tmp_path / "a.safetensors", "--content-dir", photo)
+    assert_clean_failure(result, "is a file, not a folder")
+
+
+def test_demo_can_replace_its_output_when_asked(run_cli, tmp_path):
+    existing = tmp_path / "demo.png"
+    existing.write_bytes(b"precious")
+    assert_clean_failure(run_cli("demo", "-o", existing), "pass --overwrite to replace it")
+    # the option the message names exists: what fails next is the painting, not the command line
+    assert_clean_failure(run_cli("demo", "-o", existing, "--overwrite", "--style", "builtin:no-such"), "no built-in image named")
+    assert existing.read_bytes() == b"precious"

@@ -75,6 +75,8 @@ def test_load_image_tensor_and_resize_by_longest_side(photo):
     assert tensor.shape == (1, 3, 20, 24)
     assert tensor.dtype == torch.float32 and 0 <= tensor.min() and tensor.max() <= 1
     assert resize_longest(Image.new("RGB", (10, 400)), 40).size == (1, 40)
+    with pytest.raises(MetastyleError, match="would become 100000x75000 px, over the limit of 100 megapixels"):
+        resize_longest(Image.new("RGB", (4, 3)), 100_000)  # refused before PIL asks for 22 GB
 
 
 @pytest.mark.parametrize("suffix, fmt", [(".png", "PNG"), (".jpg", "JPEG"), (".jpeg", "JPEG"), (".webp", "WEBP")])

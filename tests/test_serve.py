@@ -305,6 +305,30 @@ def test_slow_clients_do_not_hold_the_server(serve):
         s.close()
 
 
+def test_clients_that_never_finish_their_headers_are_let_go(serve):
+    """uvicorn counts open connections against its limit of 200: as many heads that never end had
+    every other request answered 503 for as long as they stayed open."""
+    url, _ = serve(head_seconds=1.0)
+    parts = urlsplit(url)
+    stalled = [socket.create_connection((parts.hostname, parts.port)) for _ in range(205)]
+    for s in stalled:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    time.sleep(2.0)
+    assert alive(url)
+    stalled[0].settimeout(5)
+    assert stalled[0].recv(10) == b""  # closed by the server
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as s:  # and a slow second head on a kept connection
+        s.sendall(b"GET /api/limits HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = s.recv(65536)
+        s.sendall(b"GET /api/limits HTTP/1.1\r\n")
+        start = time.monotonic()
+        while s.recv(65536):
+            pass
+    assert first.startswith(b"HTTP/1.1 200") and time.monotonic() - start < 3
+    for s in stalled:
+        s.close()
+
+
 def test_requests_from_other_sites_and_other_host_names_are_refused(serve):
     url, app = serve()
     host = urlsplit(url).netloc
@@ -344,6 +368,9 @@ def test_bad_forms_get_400_with_one_line(serve):
         ({"photo": ("p.png", png()), "model": "../../etc/passwd"}, "no adapted style named"),
         ({"photo": ("p.png", png()), "mix": "a.safetensors:0.5,b.safetensors:0.2"}, "sum to 1"),
         ({"photo": ("p.png", png()), "style": ("s.png", b"\x89PNG\r\n\x1a\n")}, "s.png:"),
+        ({"photo": ("p.png", png()), "style": ("thin.png", png((200, 5)))}, "thin.png: a painting of 200x5 px is too thin"),
+        # a name longer than the file system takes (was a 500, and an empty folder left behind)
+        ({"photo": ("p.png", png()), "style": ("a" * 300 + ".png", png((200, 5)))}, "too thin"),
     ]
     for fields, message in cases:
         status, reply = call(f"{url}/api/jobs", fields)

@@ -97,3 +97,8 @@ def test_video_cli(run_cli, tmp_path, model):
     assert "4 frames" in result.stdout and read_meta(tmp_path / "out.mp4")[1] == 4
     result = run_cli("video", tmp_path / "nope.mp4", "-o", tmp_path / "o.mp4", "--model", weights)
     assert result.returncode == 1 and "no such file" in result.stderr and "Traceback" not in result.stderr
+    for size in ("0", "-7"):  # wrote a 2x2 video
+        result = run_cli("video", clip, "-o", tmp_path / "tiny.mp4", "--model", weights, "--size", size)
+        assert result.returncode == 1 and "size must be at least 2 pixels" in result.stderr and not (tmp_path / "tiny.mp4").exists()
+    result = run_cli("video", clip, "-o", tmp_path / "d.mp4", "--model", weights, "--deflicker", "2")
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == ["metastyle: error: deflicker must be between 0 and 0.95, got 2.0"]

@@ -15,11 +15,11 @@ import torch
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .options import check_choices, setting
+from .options import check_positive, check_settings, setting
 from .sampling import ImageSampler
 from .start import PREDICTED_START_RATES
 from .transformer import TransformerNet, in_parameter_names
-from .vgg import VGG19
+from .vgg import MIN_SIDE, VGG19
 
 # Content weight 80 where the `score` metric and Gatys use 1 (and meta-training used 10): with a
 # weaker content term 100 Adam steps trade the photo away for style. On the 25 held-out paintings x
@@ -61,13 +61,12 @@ class AdaptConfig:
     loss: LossConfig = ADAPT_LOSS
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        check_settings(self)
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
-        if any(rate is not None and rate <= 0 for rate in (self.lr, self.in_lr)):
-            raise MetastyleError("learning rates must be positive")
-        if self.batch < 1 or min(self.size, self.style_size) < 16:
-            raise MetastyleError(f"need at least 1 crop a step and sizes of at least 16 px, got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
+        check_positive(self, "lr", "in_lr")
+        if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE:
+            raise MetastyleError(f"need at least 1 crop a step and sizes of at least {MIN_SIDE} px, got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),

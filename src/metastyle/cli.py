@@ -20,7 +20,6 @@ from .controls import check_strength
 from .data import (
     HELDOUT_PAINTINGS,
     HELDOUT_PHOTOS,
-    IMAGE_SUFFIXES,
     builtins,
     list_images,
     resolve_image,
@@ -28,16 +27,19 @@ from .data import (
 from .device import PRECISIONS, resolve_device
 from .distill import DistillConfig, distill
 from .errors import MetastyleError
+from .files import writable_folder
 from .images import check_output_path, load_image, save_image
 from .inference import InferenceConfig, Stylizer
 from .losses import LossTerms
 from .meta import MetaConfig, meta_train
-from .metrics import SCORE_SIZE, score
+from .metrics import SCORE_SIZE, score_inputs, score_tensors
 from .optimize import GatysConfig, gatys
 from .options import add_options, comma_separated, config_from, loss_from
 from .pipeline import adapt, network_for, stylize
+from .tiling import check_tile
 from .transformer import TransformerNet
 from .version import __version__
+from .vgg import VGG19
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -49,10 +51,10 @@ def _cmd_gatys(args: argparse.Namespace) -> int:
     content_path, style_path = resolve_image(args.content), resolve_image(args.style)
     out = check_output_path(args.output, inputs=(content_path, style_path), overwrite=args.overwrite)
     content = load_image(content_path, args.size).to(device)
-    style = load_image(style_path, args.style_size or args.size).to(device)
+    style = load_image(style_path, args.size if args.style_size is None else args.style_size).to(device)
     config = config_from(args, GatysConfig())
     start = time.perf_counter()
-    with tqdm(total=config.steps, desc="gatys", unit="step", file=sys.stderr) as bar:
+    with tqdm(total=config.steps, desc="gatys", unit="step", file=sys.stderr, delay=0.5) as bar:  # delayed: set-up errors stay one line
 
         def on_step(step: int, losses: LossTerms, _: torch.Tensor) -> None:
             bar.set_postfix(loss=f"{float(losses.total):.4g}", refresh=False)
@@ -74,15 +76,14 @@ def _adapt_config(args: argparse.Namespace) -> AdaptConfig:
 
 
 def _cmd_adapt(args: argparse.Namespace, init: str | None = None, kind: str = "adapted") -> int:
-    out = check_output_path(args.output, inputs=[resolve_image(args.style)], overwrite=args.overwrite, suffixes=(".safetensors",))
     start = time.perf_counter()
     config = _adapt_config(args)
-    _, info = adapt(args.style, output=out, init=init if init is not None else args.init, content_dir=args.content_dir,
-                    config=config, device=args.device, progress=True, kind=kind)
+    _, info = adapt(args.style, output=args.output, init=init if init is not None else args.init, content_dir=args.content_dir,
+                    config=config, device=args.device, progress=True, kind=kind, overwrite=args.overwrite)
     losses = info["final_losses"]
     print(f"content loss {losses['content']:.6g}, style loss {losses['style']:.6g} after {config.steps} steps "
           f"in {time.perf_counter() - start:.1f} s")
-    print(f"wrote {out}")
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -99,19 +100,37 @@ def _stylize_jobs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
             raise MetastyleError(f"{path}: no such file or folder")
         sources += list_images(path) if path.is_dir() else [path]
     out = Path(output)
-    if len(sources) == 1 and out.suffix.lower() in IMAGE_SUFFIXES:
-        return [(sources[0], out)]
+    if len(sources) == 1 and out.suffix and not out.is_dir():
+        return [(sources[0], out)]  # check_output_path judges the extension
     if out.suffix and not out.is_dir():
         raise MetastyleError(f"{out}: several inputs need an output folder, not a file")
-    names = [source.stem for source in sources]
-    return [(source, out / (f"{name}.png" if names.count(name) == 1 else f"{name}-{i}.png"))
-            for i, (source, name) in enumerate(zip(sources, names))]
+    return list(zip(sources, _unique_names(sources, out)))
+
+
+def _unique_names(sources: list[Path], folder: Path) -> list[Path]:
+    """One PNG per input in `folder`, named after it; inputs of one name are numbered, never
+    onto another input's name (a/x.png, b/x.png and x-1.png would otherwise share x-1.png)."""
+    stems = [source.stem for source in sources]
+    taken = {stem for stem in stems if stems.count(stem) == 1}
+    names = []
+    for i, stem in enumerate(stems):
+        name = stem
+        if stems.count(stem) > 1:
+            name = f"{stem}-{i}"
+            while name in taken:
+                i += 1
+                name = f"{stem}-{i}"
+        taken.add(name)
+        names.append(folder / f"{name}.png")
+    return names
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
+    inputs = [s for s, _ in jobs] + ([resolve_image(args.style)] if args.style else [])
     for source, out in jobs:
-        check_output_path(out, inputs=[s for s, _ in jobs], overwrite=args.overwrite)
+        check_output_path(out, inputs=inputs, overwrite=args.overwrite)
+    check_tile(args.tile)
     inference = config_from(args, InferenceConfig())  # checked before any adaptation
     stylizer = Stylizer(_network(args), inference)  # one for all images: a repeated size compiles once
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
@@ -137,7 +156,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     inference = config_from(args, InferenceConfig())
     network = _network(args)
-    with tqdm(desc="video", unit="frame", file=sys.stderr) as bar:
+    with tqdm(desc="video", unit="frame", file=sys.stderr, delay=0.5) as bar:  # delayed: no empty bar before a one-line error
 
         def on_frame(done: int, expected: int) -> None:
             bar.total = max(expected, done)
@@ -160,6 +179,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     resolve_device(args.device)
     if args.queue < 0:
         raise MetastyleError(f"--queue must be 0 or more, got {args.queue}")
+    if not 0 < args.max_upload_mb < 2**20:  # NaN fails too
+        raise MetastyleError(f"--max-upload-mb must be above 0 (and under a terabyte), got {args.max_upload_mb}")
     app = App(config=_adapt_config(args), device=args.device, max_upload_bytes=int(args.max_upload_mb * 2**20),
               waiting=args.queue, hosts=served_hosts(args.host, args.allow_host))
     serve_forever(app, args.host, args.port)
@@ -208,7 +229,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    out, _ = run_demo(args.photo, args.style, args.output, args.size, device=args.device)
+    out, _ = run_demo(args.photo, args.style, args.output, args.size, device=args.device, overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0
 
@@ -218,7 +239,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .report import write_outputs
 
     out = Path(args.output)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
@@ -231,6 +252,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                          adapt_overrides=overrides, methods=tuple(args.methods))
     device = resolve_device(args.device)
     adapt_settings(config, device)  # bad adaptation settings fail now, not after the first painting
+    writable_folder(out)  # and an output folder that cannot be written, not after the last
     with tqdm(desc="bench", unit="job", file=sys.stderr, total=config.jobs()) as bar:
 
         def progress(what: str) -> None:
@@ -255,14 +277,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     model, info = load_model(args.model)
     out = check_output_path(args.output, inputs=[args.model], overwrite=args.overwrite, suffixes=(".onnx",))
-    export_onnx(model, out, info=info)
-    print(f"wrote {out}; largest difference from PyTorch {check_onnx(model, out):.2g} (two image sizes)")
+    with tqdm(total=2, desc="export", unit="stage", file=sys.stderr) as bar:  # two calls of several seconds each
+        bar.set_postfix_str("tracing and writing", refresh=True)
+        export_onnx(model, out, info=info)
+        bar.update()
+        bar.set_postfix_str("checking against PyTorch", refresh=True)
+        difference = check_onnx(model, out)
+        bar.update()
+    print(f"wrote {out}; largest difference from PyTorch {difference:.2g} (two image sizes)")
     return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    paths = [resolve_image(p) for p in (args.content, args.style, args.stylized)]
-    result = score(*paths, size=args.size, device=resolve_device(args.device))
+    device = resolve_device(args.device)
+    images = score_inputs(*[resolve_image(p) for p in (args.content, args.style, args.stylized)], size=args.size)  # bad ones fail now
+    with tqdm(total=2, desc="score", unit="stage", file=sys.stderr) as bar:
+        bar.set_postfix_str("loading VGG-19", refresh=False)
+        vgg = VGG19().to(device)
+        bar.update()
+        bar.set_postfix_str("measuring", refresh=False)
+        result = score_tensors(*[image.to(device) for image in images], vgg=vgg)
+        bar.update()
     print(json.dumps(result))
     return 0
 
@@ -394,6 +429,7 @@ def _demo_command(commands: Any) -> None:
     p.add_argument("--style", default=DEMO_STYLE, help=f"default {DEMO_STYLE}")
     p.add_argument("-o", "--output", help=f"PNG to write (default {DEMO_OUTPUT} here, or -2, -3... if taken)")
     p.add_argument("--size", type=int, default=512, help="longer side of the stylised photo (default 512)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     _add_device(p)
     p.set_defaults(func=_cmd_demo)
 

@@ -69,10 +69,12 @@ def _package_dir(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def slugify(text: str, max_words: int = 6) -> str:
+def slugify(text: str, max_words: int = 6, max_chars: int = 100) -> str:
+    """A file-name-safe name: at most `max_words` words, and `max_chars` so that a name made of one
+    long word still fits a file system's 255 bytes."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_text.lower())
-    return "-".join(words[:max_words]) or "untitled"
+    return "-".join(words[:max_words])[:max_chars].strip("-") or "untitled"
 
 
 def _paintings() -> list[Builtin]:
@@ -148,7 +150,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """Every image file under `folder` (recursively), in a stable order."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise MetastyleError(f"{folder}: no such folder")
+        raise MetastyleError(f"{folder}: is a file, not a folder" if folder.exists() else f"{folder}: no such folder")
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
         raise MetastyleError(f"{folder}: no image files found ({', '.join(sorted(IMAGE_SUFFIXES))})")

@@ -28,7 +28,7 @@ from torch.func import functional_call
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .meta import VIEWS, MetaConfig, MetaData, Source, training_stages
-from .options import check_choices, setting
+from .options import check_settings, setting
 from .predictor import StylePredictor, conditioned_parameters
 from .runfolder import RunFolder, checkpoint_due
 from .start import SHIPPED_MODEL, Start, load_start
@@ -51,7 +51,7 @@ class DistillConfig:
     checkpoint_every: int = setting(100)
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        check_settings(self)
         if min(self.iters, self.width, self.size, self.paintings, self.batch, self.checkpoint_every) < 1:
             raise MetastyleError("iters, width, size, paintings, batch and checkpoint-every must be at least 1")
 

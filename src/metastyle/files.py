@@ -9,12 +9,27 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import MetastyleError
+
 
 def cache_dir() -> Path:
     """The user's cache folder for metastyle (XDG_CACHE_HOME respected), created on demand."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(root) / "metastyle"
-    path.mkdir(parents=True, exist_ok=True)
+    return writable_folder(Path(root) / "metastyle")
+
+
+def writable_folder(path: str | os.PathLike) -> Path:
+    """Create the folder if need be and prove that a file can be written in it: fail in one line
+    before a long job, not with a traceback after it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise MetastyleError(f"{path}: cannot write here (it is a file, not a folder)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise MetastyleError(f"{path}: cannot write here ({error.strerror or error})") from None
     return path
 
 

@@ -8,7 +8,6 @@ data converted. Every problem with a file becomes a one-line `MetastyleError`.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +17,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import MetastyleError
-from .files import atomic_path
+from .files import atomic_path, writable_folder
 
 # 100 megapixels: a 6000x4000 photo passes; a decompression bomb does not.
 MAX_PIXELS = 100_000_000
@@ -85,6 +84,8 @@ def resize_longest(image: Image.Image, size: int | None) -> Image.Image:
     width, height = image.size
     scale = size / max(width, height)
     new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if new[0] * new[1] > MAX_PIXELS:  # the same limit as a file's: memory, not a crash of the machine
+        raise MetastyleError(f"size {size}: this image would become {new[0]}x{new[1]} px, over the limit of {MAX_PIXELS // 10**6} megapixels")
     return image.resize(new, Image.Resampling.LANCZOS)
 
 
@@ -127,12 +128,7 @@ def check_output_path(
         raise MetastyleError(f"{path}: is a folder; give a file name for the output")
     if path.exists() and not overwrite:
         raise MetastyleError(f"{path}: already exists (pass --overwrite to replace it)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as error:
-        raise MetastyleError(f"{path}: cannot write here ({error.strerror or error})") from None
+    writable_folder(path.parent)
     return path
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .files import cache_dir
-from .options import check_choices, setting
+from .options import check_settings, setting
 from .transformer import TransformerNet
 
 ENGINES = ("auto", "eager", "compiled")
@@ -41,7 +41,7 @@ class InferenceConfig:
                              "(faster, softer; 0: at the output's size)")
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        check_settings(self)
         if self.work_size < 0 or 0 < self.work_size < TransformerNet.MIN_SIDE:
             raise MetastyleError(f"work size must be 0 (off) or at least {TransformerNet.MIN_SIDE} pixels, got {self.work_size}")
 

@@ -36,7 +36,7 @@ from .errors import MetastyleError
 from .images import load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
 from .models import load_model, load_predictor, read_info
-from .options import check_choices, setting
+from .options import check_positive, check_settings, setting
 from .predictor import (
     PAINTING_SIZE,
     VIEW_SIZE,
@@ -50,7 +50,7 @@ from .runfolder import RunFolder, checkpoint_due
 from .sampling import ImageSampler, split_holdout
 from .start import PREDICTED_START_RATES
 from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
-from .vgg import VGG19
+from .vgg import MIN_SIDE, VGG19
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,12 @@ class MetaConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        check_settings(self)
         if self.inner_steps < 0 or self.warmup < 0 or self.iters < 1 or self.checkpoint_every < 1:
             raise MetastyleError("iters and checkpoint-every must be at least 1, inner steps and warm-up at least 0")
+        check_positive(self, "meta_batch", "batch", "outer_lr", "predictor_lr", "warmup_lr")
+        if min(self.size, self.style_size) < MIN_SIDE or self.inner_lr < 0 or self.lr_decay < 0:
+            raise MetastyleError(f"sizes must be at least {MIN_SIDE} px, the inner rate and the decay at least 0")
         for name in ("style_crops", "style_blends"):
             if not 0 <= getattr(self, name) <= 1:
                 raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .images import open_image, pil_to_tensor, resize_longest
 from .losses import LossConfig, PerceptualLoss
-from .vgg import VGG19
+from .vgg import VGG19, check_side
 
 SCORE_SIZE = 512
 
@@ -45,8 +45,17 @@ def score(
     vgg: VGG19 | None = None,
 ) -> dict[str, float]:
     """Content and style losses of the image file `stylized` against its content and style files."""
+    return score_tensors(*[t.to(device) for t in score_inputs(content, style, stylized, size)], vgg=vgg)
+
+
+def score_inputs(content: str | os.PathLike, style: str | os.PathLike, stylized: str | os.PathLike,
+                 size: int = SCORE_SIZE) -> list[torch.Tensor]:
+    """The three images as `score` measures them: at `size`, the stylised one at the photo's size;
+    checked to be large enough for the VGG-19 losses."""
     content_image = resize_longest(open_image(content), size)
     style_image = resize_longest(open_image(style), size)
     stylized_image = open_image(stylized).resize(content_image.size, Image.Resampling.LANCZOS)
-    tensors = [pil_to_tensor(i).to(device) for i in (content_image, style_image, stylized_image)]
-    return score_tensors(*tensors, vgg=vgg)
+    tensors = [pil_to_tensor(i) for i in (content_image, style_image, stylized_image)]
+    for tensor in tensors:
+        check_side(tensor)
+    return tensors

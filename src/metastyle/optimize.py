@@ -16,7 +16,7 @@ import torch
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .options import check_choices, setting
+from .options import check_positive, check_settings, setting
 from .vgg import VGG19
 
 
@@ -33,9 +33,10 @@ class GatysConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        check_settings(self)
         if self.steps < 0:
             raise MetastyleError(f"steps must be zero or more, got {self.steps}")
+        check_positive(self, "lr")
 
 
 def gatys(

@@ -8,6 +8,7 @@ replaces the base settings (which may depend on the device), and the dataclass c
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import Field, field, fields, replace
 from typing import Any
@@ -35,13 +36,30 @@ def setting(default: Any, help: str = "", choices: tuple[str, ...] | None = None
     return field(default=default, metadata={"help": help, "choices": choices, "type": type})
 
 
-def check_choices(config: Any) -> None:
-    """Every field that has choices holds one of them: for settings made in Python, the check that
-    argparse makes from the same choices on the command line."""
+def check_settings(config: Any) -> None:
+    """Every field that has choices holds one of them (for settings made in Python, the check that
+    argparse makes from the same choices on the command line), and every number is finite: argparse
+    reads "nan" and "inf" as floats, and a NaN rate or weight would train a network to NaN."""
     for f in fields(config):
         choices, value = f.metadata.get("choices"), getattr(config, f.name)
+        name = f.name.replace("_", " ")
         if choices and value not in choices:
-            raise MetastyleError(f"{f.name.replace('_', ' ')} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+            raise MetastyleError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        if not all(math.isfinite(x) for x in _numbers(value)):
+            raise MetastyleError(f"{name} must be a finite number, got {value!r}")
+
+
+def check_positive(config: Any, *names: str) -> None:
+    """The named fields (None where they default to another) are above zero: rates and sizes."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise MetastyleError(f"{name.replace('_', ' ')} must be above 0, got {value!r}")
+
+
+def _numbers(value: Any) -> list[float]:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [x for x in items if isinstance(x, float)]
 
 
 def _flag(name: str) -> str:

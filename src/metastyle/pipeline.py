@@ -31,15 +31,15 @@ from .controls import (
 from .data import list_images, resolve_image, training_builtins
 from .device import resolve_device
 from .files import cache_dir, file_sha256
-from .images import load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
+from .images import check_output_path, load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
 from .inference import InferenceConfig, Stylizer
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
 from .sampling import ImageSampler
 from .start import load_start, shipped_start
-from .tiling import AUTO_TILE_PIXELS, stylize_tiled
+from .tiling import AUTO_TILE_PIXELS, check_tile, stylize_tiled
 from .transformer import TransformerNet
-from .vgg import VGG19
+from .vgg import VGG19, check_side
 
 
 def _content_sampler(content_dir: str | os.PathLike | None, size: int) -> ImageSampler:
@@ -59,19 +59,25 @@ def adapt(
     kind: str = "adapted",
     on_progress: Callable[[int, int], None] | None = None,
     vgg: VGG19 | None = None,
+    overwrite: bool = False,
 ) -> tuple[TransformerNet, dict[str, Any]]:
     """Adapt the initialisation (`init`: a model file, "small", "full", "random", or None for the
     shipped start, `start.shipped_start`) to a style.
 
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU);
     the learning rates it leaves open are the start's own (`Start.rates`).
-    Returns the network and its metadata; with `output`, also saves it as a model file.
+    Returns the network and its metadata; with `output`, also saves it as a model file, checked
+    first: never the painting, and an existing file only with `overwrite`.
     `on_progress(step, steps)` reports progress (the web page uses it).
     """
     style_path = resolve_image(style)
+    if output is not None:
+        check_output_path(output, inputs=[style_path], overwrite=overwrite, suffixes=(".safetensors",))
     dev = resolve_device(device)
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
+    check_side(style_image)  # now, not at the first step
+    content = _content_sampler(content_dir, config.size)
     start = load_start(init if init is not None else shipped_start(), config.seed)
     config = config.with_rates(start.rates)
     if progress:
@@ -86,7 +92,7 @@ def adapt(
             if on_progress is not None:
                 on_progress(step, config.steps)
 
-        model, terms = adapt_network(model, style_image, _content_sampler(content_dir, config.size), config, vgg, on_step=report)
+        model, terms = adapt_network(model, style_image, content, config, vgg, on_step=report)
     info = {
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,
@@ -131,7 +137,8 @@ def cached_adaptation(
             return load_model(cached, device)[0]
         except Exception:
             pass  # a damaged cache entry is adapted again
-    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_progress=on_progress)
+    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_progress=on_progress,
+                     overwrite=True)  # a damaged entry
     return model
 
 
@@ -162,7 +169,7 @@ def network_for(
 def render(stylizer: Stylizer, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
     """Stylise a 1x3xHxW tensor: whole or in tiles (`tile`: pixels; 0 never; None when over 4 MP),
     then colour preservation and strength."""
-    if tile is None:
+    if check_tile(tile) is None:
         tile = 1024 if photo.shape[-2] * photo.shape[-1] > AUTO_TILE_PIXELS else 0
     if tile:
         with stylizer.precision():

@@ -16,6 +16,8 @@ from PIL import Image
 from .adapt import default_adapt_config
 from .data import resolve_image
 from .demo import side_by_side, stacked
+from .errors import MetastyleError
+from .files import writable_folder
 from .images import open_image
 
 
@@ -122,11 +124,13 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
     """bench.json, table.md, grid.jpg and, with matplotlib (the `bench` extra), tradeoff.png in `out_dir`."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out_dir)
     paths = [out / "bench.json", out / "table.md", out / "grid.jpg"]
-    paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
-    paths[1].write_text(markdown_table(results))
+    try:
+        paths[0].write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=2) + "\n")
+        paths[1].write_text(markdown_table(results))
+    except OSError as error:
+        raise MetastyleError(f"{out}: cannot write the results ({error.strerror or error})") from None
     grid(results, paths[2])
     try:
         plot(results, out / "tradeoff.png")

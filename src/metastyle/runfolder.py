@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .errors import MetastyleError
-from .files import atomic_path
+from .files import atomic_path, writable_folder
 from .models import read_info, save_model
 
 TAIL = 100  # iterations whose mean losses go into the model's metadata
@@ -47,7 +47,7 @@ class RunFolder:
         if not resume and self.checkpoint.exists():
             raise MetastyleError(f"{self.path} already holds a run; pass --resume to continue it, or choose another folder")
         self.resume = resume
-        self.path.mkdir(parents=True, exist_ok=True)
+        writable_folder(self.path)
         self.writer = writer
         self._log: Any = None
         self._board: Any = None

@@ -50,7 +50,8 @@ from .jobs import Job, JobQueue, QueueFull, Source
 from .models import load_model, read_info
 from .pipeline import adapted_dir, network_for, render
 from .transformer import TransformerNet
-from .webguard import BoundedBody, SameOrigin
+from .vgg import MIN_SIDE
+from .webguard import BoundedBody, SameOrigin, head_deadline
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")  # Host names as the Host header spells them
@@ -111,6 +112,7 @@ class App:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     waiting: int = 2  # jobs that may wait behind the running one; more are refused
     body_seconds: float = 60.0  # a request body must arrive within this time
+    head_seconds: float = 10.0  # and its line and headers within this time of the connection or the last answer
     max_side: int = 2048  # larger photos are scaled down: memory and time stay bounded
     hosts: list[str] = field(default_factory=lambda: list(LOOPBACK))
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="metastyle-serve-")))
@@ -180,7 +182,12 @@ class App:
         """What the form asks to stylise with, and the folder of an uploaded painting if any."""
         style = form.get("style")
         if isinstance(style, UploadFile) and style.size:
-            path, _ = self._save(style, "painting")
+            path, image = self._save(style, "painting")
+            scale = self.config.style_size / max(image.size)
+            if round(min(image.size) * scale) < MIN_SIDE:  # refused now, not by the job
+                shutil.rmtree(path.parent)
+                raise MetastyleError(f"{style.filename}: a painting of {image.width}x{image.height} px is too thin: "
+                                     f"at {self.config.style_size} px its shorter side needs at least {MIN_SIDE} px")
             return ("style", path), path.parent
         text = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if text.get("mix"):
@@ -309,7 +316,7 @@ class Server(uvicorn.Server):
 
     def __init__(self, app: App, sock: socket.socket) -> None:
         super().__init__(uvicorn.Config(
-            make_asgi(app), http="h11", lifespan="on", log_level="warning", access_log=False, server_header=False,
+            make_asgi(app), http=head_deadline(app.head_seconds), lifespan="on", log_level="warning", access_log=False, server_header=False,
             proxy_headers=False, timeout_keep_alive=5, timeout_graceful_shutdown=3, limit_concurrency=200,
             h11_max_incomplete_event_size=16 * 1024))
         self.sock = sock
@@ -330,10 +337,10 @@ def make_server(app: App, host: str = "127.0.0.1", port: int = 8000) -> Server:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
-    except OSError as error:
+    except (OSError, OverflowError) as error:  # OverflowError: a port outside 0-65535
         sock.close()
         app.close()
-        raise MetastyleError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+        raise MetastyleError(f"cannot listen on {host}:{port} ({getattr(error, 'strerror', None) or error})") from None
     return Server(app, sock)
 
 

@@ -16,9 +16,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import MetastyleError
 from .transformer import TransformerNet
 
 AUTO_TILE_PIXELS = 4_000_000  # beyond this, `tile=None` stylises in tiles
+MIN_TILE = 64  # px: smaller tiles would be mostly overlap, and below 6 px the tiles would not advance
+
+
+def check_tile(tile: int | None) -> int | None:
+    """`tile` as `render` takes it: None (automatic), 0 (never) or at least MIN_TILE pixels."""
+    if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
+        raise MetastyleError(f"tile must be 0 (never) or at least {MIN_TILE} px, got {tile}")
+    return tile
 
 
 @contextlib.contextmanager

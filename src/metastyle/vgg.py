@@ -39,6 +39,16 @@ def _layer_names() -> tuple[str, ...]:
 
 
 LAYER_NAMES = _layer_names()
+MIN_SIDE = 16  # px on each side for relu5_1, the deepest style layer: it lies behind four 2x2 poolings
+
+
+def check_side(image: torch.Tensor) -> None:
+    """A one-line error, not a convolution's, for an image too small or thin for the style layers
+    (every image the losses see is, or is compared with, one that goes through relu5_1): each
+    pooling halves it, and a side that reaches 0 leaves nothing to convolve."""
+    h, w = image.shape[-2:]
+    if min(h, w) < MIN_SIDE:
+        raise MetastyleError(f"an image of {w}x{h} px is too small for the VGG-19 losses: they need at least {MIN_SIDE} px on each side")
 
 
 def weights_path() -> Path:
@@ -127,6 +137,7 @@ class VGG19(nn.Module):
         unknown = wanted.difference(LAYER_NAMES)
         if unknown:
             raise MetastyleError(f"unknown VGG-19 layer(s) {sorted(unknown)}; known: relu1_1 ... relu5_4, conv*, pool*")
+        check_side(image)
         x = image.flip(1) * 255.0 - self.mean_bgr
         features = {}
         for name, layer in self.layers.named_children():

@@ -44,6 +44,8 @@ def _frames(path: Path) -> tuple[dict, Iterator[bytes]]:
 def _even_size(width: int, height: int, longest: int | None) -> tuple[int, int]:
     """Output size: the input's, or scaled to `longest`, rounded to even numbers (yuv420p needs them)."""
     if longest is not None:
+        if longest < 2:
+            raise MetastyleError(f"size must be at least 2 pixels (a video's frame), got {longest}")
         scale = longest / max(width, height)
         width, height = round(width * scale), round(height * scale)
     return max(2, width - width % 2), max(2, height - height % 2)

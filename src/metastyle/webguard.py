@@ -5,18 +5,24 @@
 - `BoundedBody`: a body larger than the limit, or one that has not arrived by the deadline, is
   answered 413 or 408 and the connection closed, so neither a huge upload nor a client that
   stops sending holds the server. A declared Content-Length over the limit is refused unread.
+- `head_deadline`: uvicorn waits for a request's line and headers without end, and counts every
+  open connection against its concurrency limit, so a few hundred clients that never finish their
+  headers would have every other request answered 503; each head now has a deadline.
 Host names are checked by Starlette's TrustedHostMiddleware (DNS rebinding); malformed requests
 (a negative or non-numeric Content-Length) never get past uvicorn's HTTP parser, which answers 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import urlsplit
 
 import anyio
+import h11
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 CLOSE = {"Connection": "close"}  # after an unread body the connection cannot serve another request
 
@@ -98,3 +104,43 @@ class BoundedBody:
             return message
 
         await self.app(scope, bounded_receive, send)
+
+
+def head_deadline(seconds: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose next request head has not arrived
+    `seconds` after the connection opened or the last response ended."""
+
+    class HeadDeadline(H11Protocol):
+        deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            self._arm()  # before the next pipelined request is parsed, which disarms it
+            super().on_response_complete()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # a head has arrived
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self.deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def _expire(self) -> None:
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeadDeadline
