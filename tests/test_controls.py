@@ -77,10 +77,12 @@ def test_preserve_color_option_changes_colour_not_structure(tmp_path, two_models
 
 def test_tiled_and_untiled_agree_closely():
     model = network(0)
-    image = load_image(resolve_image("builtin:chelsea"), 451)  # 451x300: 3x2 tiles of 192
+    image = load_image(resolve_image("builtin:chelsea"), 451)  # 451x300: 4x2 tiles of 192
     with torch.inference_mode():
         whole = model(image)
-    tiled = stylize_tiled(model, image, tile=192, overlap=64)
+    reports = []
+    tiled = stylize_tiled(model, image, tile=192, overlap=64, on_tile=lambda done, tiles: reports.append((done, tiles)))
+    assert reports == [(i, 8) for i in range(1, 9)]  # what a progress bar over the tiles is fed
     diff = (tiled - whole).abs()
     assert tiled.shape == whole.shape
     assert diff.mean() < 0.006  # the output itself varies with std ~0.09

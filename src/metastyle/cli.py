@@ -134,7 +134,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     inference = config_from(args, InferenceConfig())  # checked before any adaptation
     stylizer = Stylizer(_network(args), inference)  # one for all images: a repeated size compiles once
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
-        image = stylize(source, model=stylizer, size=args.size, strength=args.strength, preserve_color=args.preserve_color, tile=args.tile)
+        image = stylize(source, model=stylizer, size=args.size, strength=args.strength, preserve_color=args.preserve_color, tile=args.tile,
+                        progress=len(jobs) < 2)  # one image: a bar over its tiles, if any; several: the bar over the images
         save_image(image, out)
         print(f"wrote {out}")
     return 0

@@ -166,14 +166,20 @@ def network_for(
     return cached_adaptation(style, None, config or default_adapt_config(dev), dev, progress, on_progress).to(dev).eval()
 
 
-def render(stylizer: Stylizer, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None) -> torch.Tensor:
+def render(stylizer: Stylizer, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
+           progress: bool = False) -> torch.Tensor:
     """Stylise a 1x3xHxW tensor: whole or in tiles (`tile`: pixels; 0 never; None when over 4 MP),
-    then colour preservation and strength."""
+    then colour preservation and strength; `progress` shows a bar over the tiles."""
     if check_tile(tile) is None:
         tile = 1024 if photo.shape[-2] * photo.shape[-1] > AUTO_TILE_PIXELS else 0
     if tile:
-        with stylizer.precision():
-            stylized = stylize_tiled(stylizer.network, photo, tile=tile, overlap=min(128, tile // 4)).float()
+        with stylizer.precision(), tqdm(desc="tiles", unit="tile", disable=not progress) as bar:
+
+            def on_tile(done: int, tiles: int) -> None:
+                bar.total = tiles
+                bar.update(done - bar.n)
+
+            stylized = stylize_tiled(stylizer.network, photo, tile=tile, overlap=min(128, tile // 4), on_tile=on_tile).float()
     else:
         stylized = stylizer(photo)
     if preserve_color:
@@ -198,7 +204,8 @@ def stylize(
     """Stylise one image with a model (file, network or `Stylizer`), a style (adapted once, then
     cached), or a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
 
-    The result has the input's size, or `size` pixels on its longer side. `inference` chooses the
+    The result has the input's size, or `size` pixels on its longer side. `progress` shows bars for
+    the adaptation and the tiles, if any. `inference` chooses the
     precision, engine and working size; for many images pass one `Stylizer(network, inference)` as
     `model`, so that what it compiles serves them all.
     """
@@ -212,4 +219,4 @@ def stylize(
         stylizer = Stylizer(network, inference or InferenceConfig())
     picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
     photo = pil_to_tensor(resize_longest(picture, size)).to(stylizer.device)
-    return tensor_to_pil(render(stylizer, photo, strength, preserve_color, tile))
+    return tensor_to_pil(render(stylizer, photo, strength, preserve_color, tile, progress))
