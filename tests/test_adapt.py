@@ -161,6 +161,11 @@ def test_stylize_never_loses_a_result_or_an_input(run_cli, tmp_path, painting):
     before = painting.read_bytes()
     result = run_cli("stylize", tmp_path / "a-1.png", "-o", painting, "--style", painting, "--overwrite")
     assert result.returncode == 1 and "is an input file" in result.stderr and painting.read_bytes() == before
+    disguised = tmp_path / "m.png"  # a model file whose name is an image's
+    disguised.write_bytes(model.read_bytes())
+    for source in (["--model", disguised], ["--mix", f"{disguised}:0.5,{model}:0.5"]):
+        result = run_cli("stylize", tmp_path / "a-1.png", "-o", disguised, *source, "--overwrite")
+        assert result.returncode == 1 and "is an input file" in result.stderr and disguised.read_bytes() == model.read_bytes()
     result = run_cli("stylize", tmp_path / "a-1.png", "-o", tmp_path / "x.gif", "--model", model)
     assert result.returncode == 1 and "unsupported output extension '.gif'" in result.stderr
     for tile in ("2", "-3"):

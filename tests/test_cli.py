@@ -157,6 +157,11 @@ def test_images_too_small_or_too_large_for_the_job_are_one_line_errors(run_cli, 
     assert_clean_failure(run_cli("adapt", thin, "-o", tmp_path / "t.safetensors", "--steps", "1", "--style-size", "64"), too_small)
     # a size whose image would pass the 100-megapixel limit is refused before the memory is asked for
     assert_clean_failure(run_cli("gatys", photo, painting, "-o", tmp_path / "g.png", "--size", "100000"), "over the limit of 100 megapixels")
+    assert_clean_failure(run_cli("adapt", painting, "-o", tmp_path / "t.safetensors", "--size", "100000"), "at most 10000")
+    assert_clean_failure(run_cli("meta-train", "-o", tmp_path / "run", "--size", "100000"), "at most 10000")
+    assert_clean_failure(run_cli("distill", "-o", tmp_path / "run", "--size", "100000"), "the size at most 10000")
+    assert_clean_failure(run_cli("serve", "--port", "0", "--size", "100000"), "at most 10000")
+    assert not (tmp_path / "run").exists()
     assert not (tmp_path / "g.png").exists() and not (tmp_path / "t.safetensors").exists()
 
 
@@ -175,4 +180,7 @@ def test_demo_can_replace_its_output_when_asked(run_cli, tmp_path):
     assert_clean_failure(run_cli("demo", "-o", existing), "pass --overwrite to replace it")
     # the option the message names exists: what fails next is the painting, not the command line
     assert_clean_failure(run_cli("demo", "-o", existing, "--overwrite", "--style", "builtin:no-such"), "no built-in image named")
+    assert existing.read_bytes() == b"precious"
+    for option in ("--photo", "--style"):  # --overwrite replaces outputs, never an input
+        assert_clean_failure(run_cli("demo", option, existing, "-o", existing, "--overwrite"), "is an input file")
     assert existing.read_bytes() == b"precious"

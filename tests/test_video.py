@@ -100,5 +100,7 @@ def test_video_cli(run_cli, tmp_path, model):
     for size in ("0", "-7"):  # wrote a 2x2 video
         result = run_cli("video", clip, "-o", tmp_path / "tiny.mp4", "--model", weights, "--size", size)
         assert result.returncode == 1 and "size must be at least 2 pixels" in result.stderr and not (tmp_path / "tiny.mp4").exists()
+    result = run_cli("video", clip, "-o", tmp_path / "huge.mp4", "--model", weights, "--size", "100000")  # asked for 90 GB
+    assert result.returncode == 1 and "over the limit of 100 megapixels" in result.stderr and not (tmp_path / "huge.mp4").exists()
     result = run_cli("video", clip, "-o", tmp_path / "d.mp4", "--model", weights, "--deflicker", "2")
     assert result.returncode == 1 and result.stderr.strip().splitlines() == ["metastyle: error: deflicker must be between 0 and 0.95, got 2.0"]

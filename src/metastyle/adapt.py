@@ -14,6 +14,7 @@ import torch
 
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
+from .images import MAX_SIDE
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .options import check_positive, check_settings, setting
 from .sampling import ImageSampler
@@ -65,8 +66,9 @@ class AdaptConfig:
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr")
-        if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE:
-            raise MetastyleError(f"need at least 1 crop a step and sizes of at least {MIN_SIDE} px, got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
+        if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
+            raise MetastyleError(f"need at least 1 crop a step and sizes of at least {MIN_SIDE} px (at most {MAX_SIDE}), "
+                                 f"got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
-from .controls import check_strength
+from .controls import check_strength, parse_mix
 from .data import (
     HELDOUT_PAINTINGS,
     HELDOUT_PHOTOS,
@@ -127,7 +127,8 @@ def _unique_names(sources: list[Path], folder: Path) -> list[Path]:
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
-    inputs = [s for s, _ in jobs] + ([resolve_image(args.style)] if args.style else [])
+    models = [args.model] if args.model else [path for path, _ in parse_mix(args.mix)] if args.mix else []
+    inputs = [s for s, _ in jobs] + ([resolve_image(args.style)] if args.style else []) + models
     for source, out in jobs:
         check_output_path(out, inputs=inputs, overwrite=args.overwrite)
     check_tile(args.tile)
@@ -293,10 +294,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     images = score_inputs(*[resolve_image(p) for p in (args.content, args.style, args.stylized)], size=args.size)  # bad ones fail now
     with tqdm(total=2, desc="score", unit="stage", file=sys.stderr) as bar:
-        bar.set_postfix_str("loading VGG-19", refresh=False)
+        bar.set_postfix_str("loading VGG-19")
         vgg = VGG19().to(device)
         bar.update()
-        bar.set_postfix_str("measuring", refresh=False)
+        bar.set_postfix_str("measuring")
         result = score_tensors(*[image.to(device) for image in images], vgg=vgg)
         bar.update()
     print(json.dumps(result))

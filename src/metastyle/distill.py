@@ -27,6 +27,7 @@ from torch.func import functional_call
 
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
+from .images import MAX_SIDE
 from .meta import VIEWS, MetaConfig, MetaData, Source, training_stages
 from .options import check_settings, setting
 from .predictor import StylePredictor, conditioned_parameters
@@ -52,8 +53,8 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_settings(self)
-        if min(self.iters, self.width, self.size, self.paintings, self.batch, self.checkpoint_every) < 1:
-            raise MetastyleError("iters, width, size, paintings, batch and checkpoint-every must be at least 1")
+        if min(self.iters, self.width, self.size, self.paintings, self.batch, self.checkpoint_every) < 1 or self.size > MAX_SIDE:
+            raise MetastyleError(f"iters, width, size, paintings, batch and checkpoint-every must be at least 1, the size at most {MAX_SIDE}")
 
 
 def distill_loss(student: TransformerNet, student_predictor: StylePredictor, teacher: Start,

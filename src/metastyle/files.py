@@ -15,7 +15,12 @@ from .errors import MetastyleError
 def cache_dir() -> Path:
     """The user's cache folder for metastyle (XDG_CACHE_HOME respected), created on demand."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return writable_folder(Path(root) / "metastyle")
+    path = Path(root) / "metastyle"
+    try:  # not proved writable: a read-only cache that holds the VGG-19 weights serves them still
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MetastyleError(f"{path}: cannot make the cache folder ({error.strerror or error})") from None
+    return path
 
 
 def writable_folder(path: str | os.PathLike) -> Path:

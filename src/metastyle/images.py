@@ -21,6 +21,7 @@ from .files import atomic_path, writable_folder
 
 # 100 megapixels: a 6000x4000 photo passes; a decompression bomb does not.
 MAX_PIXELS = 100_000_000
+MAX_SIDE = 10_000  # px: the side of a square of MAX_PIXELS, the largest crop or painting size a setting may ask for
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .errors import MetastyleError
+from .images import MAX_PIXELS
 from .files import atomic_path
 from .inference import InferenceConfig, Stylizer
 from .pipeline import render
@@ -48,6 +49,8 @@ def _even_size(width: int, height: int, longest: int | None) -> tuple[int, int]:
             raise MetastyleError(f"size must be at least 2 pixels (a video's frame), got {longest}")
         scale = longest / max(width, height)
         width, height = round(width * scale), round(height * scale)
+        if width * height > MAX_PIXELS:
+            raise MetastyleError(f"size {longest}: the frames would be {width}x{height} px, over the limit of {MAX_PIXELS // 10**6} megapixels")
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
