@@ -127,8 +127,8 @@ def _unique_names(sources: list[Path], folder: Path) -> list[Path]:
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
     jobs = _stylize_jobs(args.inputs, args.output)
-    models = [args.model] if args.model else [path for path, _ in parse_mix(args.mix)] if args.mix else []
-    inputs = [s for s, _ in jobs] + ([resolve_image(args.style)] if args.style else []) + models
+    inputs = [s for s, _ in jobs] + ([resolve_image(args.style)] if args.style else []) + ([args.model] if args.model else [])
+    inputs += [path for path, _ in parse_mix(args.mix)] if args.mix else []  # a model file may bear any name
     for source, out in jobs:
         check_output_path(out, inputs=inputs, overwrite=args.overwrite)
     check_tile(args.tile)
@@ -280,10 +280,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     model, info = load_model(args.model)
     out = check_output_path(args.output, inputs=[args.model], overwrite=args.overwrite, suffixes=(".onnx",))
     with tqdm(total=2, desc="export", unit="stage", file=sys.stderr) as bar:  # two calls of several seconds each
-        bar.set_postfix_str("tracing and writing", refresh=True)
+        bar.set_postfix_str("tracing and writing")
         export_onnx(model, out, info=info)
         bar.update()
-        bar.set_postfix_str("checking against PyTorch", refresh=True)
+        bar.set_postfix_str("checking against PyTorch")
         difference = check_onnx(model, out)
         bar.update()
     print(f"wrote {out}; largest difference from PyTorch {difference:.2g} (two image sizes)")

@@ -138,7 +138,7 @@ def cached_adaptation(
         except Exception:
             pass  # a damaged cache entry is adapted again
     model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_progress=on_progress,
-                     overwrite=True)  # a damaged entry
+                     overwrite=True)  # over a damaged entry
     return model
 
 
