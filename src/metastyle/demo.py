@@ -81,7 +81,8 @@ def run_demo(
 ) -> tuple[Path, dict[str, float]]:
     """Adapt, stylise and compose; returns the PNG written and the seconds each stage took."""
     dev = resolve_device(device)
-    out = check_output_path(output, inputs=[resolve_image(photo), resolve_image(style)], overwrite=overwrite) if output is not None else unused_path(DEMO_OUTPUT)
+    inputs = [resolve_image(photo), resolve_image(style)]  # --overwrite replaces an output, never one of these
+    out = check_output_path(output, inputs=inputs, overwrite=overwrite) if output is not None else unused_path(DEMO_OUTPUT)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     photo_image = resize_longest(open_image(resolve_image(photo)), size)
