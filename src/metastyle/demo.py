@@ -81,12 +81,13 @@ def run_demo(
 ) -> tuple[Path, dict[str, float]]:
     """Adapt, stylise and compose; returns the PNG written and the seconds each stage took."""
     dev = resolve_device(device)
-    inputs = [resolve_image(photo), resolve_image(style)]  # --overwrite replaces an output, never one of these
-    out = check_output_path(output, inputs=inputs, overwrite=overwrite) if output is not None else unused_path(DEMO_OUTPUT)
+    photo_path, style_path = resolve_image(photo), resolve_image(style)
+    # --overwrite replaces an output, never one of the inputs
+    out = check_output_path(output, inputs=[photo_path, style_path], overwrite=overwrite) if output is not None else unused_path(DEMO_OUTPUT)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    photo_image = resize_longest(open_image(resolve_image(photo)), size)
-    style_image = open_image(resolve_image(style))
+    photo_image = resize_longest(open_image(photo_path), size)
+    style_image = open_image(style_path)
     vgg = VGG19().to(dev)
     timings["load"] = time.perf_counter() - tick
     report(f"load: {timings['load']:.1f} s (VGG-19 loss network, photo {photo}, painting {style})")

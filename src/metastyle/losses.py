@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import MetastyleError
-from .options import check_settings
+from .options import check_positive, check_settings
 from .vgg import VGG19
 
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -56,9 +56,7 @@ class LossConfig:
     def __post_init__(self) -> None:
         given = self.style_layer_weights
         check_settings(self)
-        for name in ("content_weight", "style_weight", "tv_weight", "content_balance"):
-            if getattr(self, name) < 0:  # a negative weight would maximise its term
-                raise MetastyleError(f"{name.replace('_', ' ')} must be at least 0, got {getattr(self, name):g}")
+        check_positive(self, "content_weight", "style_weight", "tv_weight", "content_balance", zero=True)
         if given is not None and (len(given) != len(self.style_layers) or min(given) < 0):
             raise MetastyleError(f"style layer weights: give {len(self.style_layers)} non-negative numbers, one per style layer "
                                  f"({', '.join(self.style_layers)}), got {list(given)}")

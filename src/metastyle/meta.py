@@ -139,8 +139,9 @@ class MetaConfig:
         if self.inner_steps < 0 or self.warmup < 0 or self.iters < 1 or self.checkpoint_every < 1:
             raise MetastyleError("iters and checkpoint-every must be at least 1, inner steps and warm-up at least 0")
         check_positive(self, "meta_batch", "batch", "outer_lr", "predictor_lr", "warmup_lr")
-        if min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE or self.inner_lr < 0 or self.lr_decay < 0:
-            raise MetastyleError(f"sizes must be at least {MIN_SIDE} px (at most {MAX_SIDE}), the inner rate and the decay at least 0")
+        check_positive(self, "inner_lr", "lr_decay", zero=True)
+        if min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
+            raise MetastyleError(f"sizes must be at least {MIN_SIDE} px (at most {MAX_SIDE}), got {self.size} and {self.style_size}")
         for name in ("style_crops", "style_blends"):
             if not 0 <= getattr(self, name) <= 1:
                 raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")

@@ -49,12 +49,13 @@ def check_settings(config: Any) -> None:
             raise MetastyleError(f"{name} must be a finite number, got {value!r}")
 
 
-def check_positive(config: Any, *names: str) -> None:
-    """The named fields (None where they default to another) are above zero: rates and sizes."""
+def check_positive(config: Any, *names: str, zero: bool = False) -> None:
+    """The named fields (None where they default to another) are above zero (rates, sizes), or with
+    `zero` at least zero (weights: a negative one would maximise its term)."""
     for name in names:
         value = getattr(config, name)
-        if value is not None and not value > 0:
-            raise MetastyleError(f"{name.replace('_', ' ')} must be above 0, got {value!r}")
+        if value is not None and not (value >= 0 if zero else value > 0):
+            raise MetastyleError(f"{name.replace('_', ' ')} must be {'at least' if zero else 'above'} 0, got {value:g}")
 
 
 def _numbers(value: Any) -> list[float]:
