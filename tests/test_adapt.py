@@ -9,7 +9,8 @@ from PIL import Image
 from conftest import smooth_photo
 from metastyle import device, pipeline
 from metastyle.adapt import AdaptConfig, adapt_network
-from metastyle.sampling import ImageSampler
+from metastyle.inference import InferenceConfig
+from metastyle.sampling import ImageSampler, PhotoWindows
 from metastyle.errors import MetastyleError
 from metastyle.images import load_image
 from metastyle.losses import PerceptualLoss
@@ -232,3 +233,49 @@ def test_python_api_stylize(tmp_path):
     assert out.size == (30, 14) and out.mode == "RGB"
     with pytest.raises(ValueError):
         pipeline.stylize(image, device="cpu")
+
+
+def test_photo_windows_are_pieces_of_the_photos_as_they_are():
+    tall, wide = torch.rand(1, 3, 50, 40), torch.rand(1, 3, 30, 60)
+    windows = PhotoWindows([tall, wide], 32)
+    batch = windows.sample(8, torch.Generator().manual_seed(0))
+    assert batch.shape == (8, 3, 30, 32)  # one shape for the batch: the smaller photo's height, the crop's width
+
+    def found(window):
+        for photo in (tall, wide):
+            for top in range(photo.shape[-2] - 30 + 1):
+                for left in range(photo.shape[-1] - 32 + 1):
+                    piece = photo[0, :, top : top + 30, left : left + 32]
+                    if torch.equal(piece, window) or torch.equal(piece.flip(-1), window):
+                        return photo
+        return None
+
+    sources = [found(w) for w in batch]
+    assert all(s is not None for s in sources)  # no scaling, no interpolation: the photo's own pixels
+    assert any(s is tall for s in sources) and any(s is wide for s in sources)
+    assert torch.equal(batch, windows.sample(8, torch.Generator().manual_seed(0)))
+    with pytest.raises(MetastyleError, match="at least one photo"):
+        PhotoWindows([], 32)
+
+
+def test_stylize_with_a_style_adapts_on_that_photo_as_the_network_sees_it(tmp_path, painting, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    seen = []
+    real = pipeline.adapt_network
+    monkeypatch.setattr(pipeline, "adapt_network", lambda model, style, content, *a, **k: seen.append(content) or real(model, style, content, *a, **k))
+    photo, other = Image.open(smooth_photo(tmp_path / "a.png", size=(40, 36), seed=1)), Image.open(smooth_photo(tmp_path / "b.png", size=(40, 36), seed=2))
+    inference = InferenceConfig(work_size=20)
+    first = pipeline.stylize(photo, style=painting, device="cpu", inference=inference)
+    assert len(seen) == 1 and isinstance(seen[0], PhotoWindows)
+    [adapted_on] = seen[0].photos
+    assert adapted_on.shape == (1, 3, 18, 20)  # at the network's working size, not the output's
+    assert torch.allclose(adapted_on, pipeline.at_work_size(load_image(tmp_path / "a.png"), 20))
+    assert first.size == (40, 36)
+    pipeline.stylize(photo, style=painting, device="cpu", inference=inference)
+    assert len(seen) == 1  # the same photo and painting: the cached adaptation
+    pipeline.stylize(other, style=painting, device="cpu", inference=inference)
+    assert len(seen) == 2  # another photo: adapted on it
+    _, info = pipeline.adapt(painting, config=replace(SMALL, steps=1), device="cpu")
+    assert isinstance(seen[-1], ImageSampler) and info["content"] == "crops of the built-in photos"
+    _, info = pipeline.adapt(painting, photos=[tmp_path / "a.png", other], config=replace(SMALL, steps=1), device="cpu")
+    assert [p.shape for p in seen[-1].photos] == [(1, 3, 36, 40)] * 2 and info["content"] == "windows of the 2 photo(s) stylised"

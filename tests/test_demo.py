@@ -11,6 +11,7 @@ from PIL import Image
 from metastyle.adapt import CPU_ADAPT
 from metastyle.bench import BenchConfig, run_bench
 from metastyle.device import resolve_precision
+from metastyle.errors import MetastyleError
 from metastyle.report import head_to_head, markdown_table, write_outputs
 from metastyle.demo import run_demo, unused_path
 
@@ -26,6 +27,7 @@ def test_demo_writes_content_style_result_and_never_overwrites(tmp_path, monkeyp
     assert sheet.height > 48 and sheet.width > 3 * 48
     assert set(timings) == {"load", "adapt", "stylize", "save", "total"}
     assert [line.split(":")[0] for line in lines] == ["load", "adapt", "stylize", "save"]
+    assert "px windows of the 1 photo(s) stylised" in lines[1]  # adapted on the photo it shows
     assert unused_path("metastyle-demo.png") == tmp_path / "metastyle-demo-2.png"
 
 
@@ -72,7 +74,6 @@ def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
 
 def test_merge_adds_another_runs_baselines_once_and_recomputes_the_comparisons():
     from metastyle.bench import merge
-    from metastyle.errors import MetastyleError
 
     def row(method, steps, style, total):
         return {"method": method, "steps": steps, "style": style, "photo": "coffee", "seconds": 1.0,
@@ -90,3 +91,20 @@ def test_merge_adds_another_runs_baselines_once_and_recomputes_the_comparisons()
     assert len(merge(merged, baselines)["rows"]) == 4  # merging twice adds nothing
     with pytest.raises(MetastyleError, match="cannot merge"):
         merge(ours, {**baselines, "config": {"size": 128, "methods": []}})
+
+
+@pytest.mark.parametrize("content, adaptations, sampler", [("photo", 4, "PhotoWindows"), ("builtin", 2, "ImageSampler")])
+def test_bench_adapts_on_each_photo_or_once_per_painting(monkeypatch, content, adaptations, sampler):
+    from metastyle import bench
+
+    calls = []
+    real = bench.adapt_network
+    monkeypatch.setattr(bench, "adapt_network", lambda model, style, source, *a, **k: calls.append(type(source).__name__) or real(model, style, source, *a, **k))
+    config = BenchConfig(styles=("the-last-supper", "view-of-toledo"), photos=("coffee", "chelsea"), steps=(1,), size=32,
+                         timing_sizes=(), methods=("MetaStyle",), content=content)
+    results = run_bench(config, torch.device("cpu"))
+    assert calls == [sampler] * adaptations  # "photo": one adaptation per pair, on that photo, as `stylize` adapts
+    assert sorted((r["style"], r["photo"]) for r in results["rows"] if r["steps"] == 1) == sorted(
+        (s, p) for s in config.styles for p in config.photos)
+    with pytest.raises(MetastyleError, match="content must be one of photo, builtin"):
+        BenchConfig(content="folder")

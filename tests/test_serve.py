@@ -387,9 +387,10 @@ def test_bad_forms_get_400_with_one_line(serve):
 
 
 def test_the_queue_is_bounded_and_uploads_go_after_use(serve, monkeypatch):
-    release = threading.Event()
+    release, adapted_on = threading.Event(), []
 
     def slow_network(**kwargs) -> TransformerNet:  # stands in for a long adaptation
+        adapted_on.append(kwargs["photos"])
         release.wait(30)
         return TransformerNet().eval()
 
@@ -407,6 +408,7 @@ def test_the_queue_is_bounded_and_uploads_go_after_use(serve, monkeypatch):
     assert not any(app.work.iterdir())
     status, image = call(f"{url}/api/jobs/{second[1]['id']}/result.png?strength=0.5")
     assert status == 200 and Image.open(io.BytesIO(image)).size == (60, 40)
+    assert [p.shape for [p] in adapted_on] == [(1, 3, 40, 60)] * 2  # each painting adapted on its job's photo
     assert call(f"{url}/api/jobs/{second[1]['id']}/result.png?strength=2")[0] == 400
     assert call(f"{url}/api/jobs", form)[0] == 202
 

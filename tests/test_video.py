@@ -11,7 +11,7 @@ from metastyle.errors import MetastyleError
 from metastyle.inference import InferenceConfig
 from metastyle.models import save_model
 from metastyle.transformer import TransformerNet
-from metastyle.video import stylize_video
+from metastyle.video import sample_frames, stylize_video
 
 
 def make_clip(path, frames=12, size=(64, 48), with_audio=True, tmp=None):
@@ -104,3 +104,12 @@ def test_video_cli(run_cli, tmp_path, model):
     assert result.returncode == 1 and "over the limit of 100 megapixels" in result.stderr and not (tmp_path / "huge.mp4").exists()
     result = run_cli("video", clip, "-o", tmp_path / "d.mp4", "--model", weights, "--deflicker", "2")
     assert result.returncode == 1 and result.stderr.strip().splitlines() == ["metastyle: error: deflicker must be between 0 and 0.95, got 2.0"]
+
+
+def test_style_adapts_on_frames_spread_through_the_video(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=12, with_audio=False)
+    frames = sample_frames(clip, 32, 4)
+    assert len(frames) == 4 and all(f.shape == (1, 3, 24, 32) for f in frames)  # at the size stylised
+    squares = [int(f[0, 0, 6].argmax()) for f in frames]  # the red square moves right: the frames are spread
+    assert squares == sorted(squares) and squares[-1] - squares[0] > 10
+    assert len(sample_frames(clip, None, 1)) == 1

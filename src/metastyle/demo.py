@@ -1,7 +1,7 @@
 """`metastyle demo`: the whole method in one command, on images the shipped model never saw.
 
-It adapts the shipped meta-trained model to a held-out built-in painting, stylises a held-out
-built-in photo, and writes content | style | result side by side, timing each stage.
+It adapts the shipped meta-trained model to a held-out built-in painting on windows of a held-out
+built-in photo, stylises that photo, and writes content | style | result side by side, timing each stage.
 """
 
 from __future__ import annotations
@@ -93,14 +93,15 @@ def run_demo(
     report(f"load: {timings['load']:.1f} s (VGG-19 loss network, photo {photo}, painting {style})")
 
     tick = time.perf_counter()
-    network, info = adapt(style, config=config, device=device, progress=True, vgg=vgg)
+    photo_tensor = pil_to_tensor(photo_image).to(dev)
+    network, info = adapt(style, photos=[photo_tensor], config=config, device=device, progress=True, vgg=vgg)
     timings["adapt"] = time.perf_counter() - tick
     settings = info["settings"]
-    report(f"adapt: {timings['adapt']:.1f} s ({settings['steps']} steps, {settings['batch']}x{settings['size']} px crops, "
-           f"from {info['init']})")
+    report(f"adapt: {timings['adapt']:.1f} s ({settings['steps']} steps, {settings['batch']}x{settings['size']} px "
+           f"{info['content']}, from {info['init']})")
 
     tick = time.perf_counter()
-    result = Stylizer(network)(pil_to_tensor(photo_image).to(dev))
+    result = Stylizer(network)(photo_tensor)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     timings["stylize"] = time.perf_counter() - tick

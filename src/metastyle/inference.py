@@ -62,11 +62,10 @@ class Stylizer:
     @torch.inference_mode()
     def __call__(self, photo: torch.Tensor) -> torch.Tensor:
         h, w = photo.shape[-2:]
-        work = work_shape(h, w, self.config.work_size)
-        small = photo if work == (h, w) else F.interpolate(photo, size=work, mode="bilinear", antialias=True)
+        small = at_work_size(photo, self.config.work_size)
         with self.precision():
             stylized = self._forward(small).float()
-        if work != (h, w):
+        if small.shape[-2:] != (h, w):
             stylized = F.interpolate(stylized, size=(h, w), mode="bicubic").clamp(0, 1)
         return stylized
 
@@ -101,3 +100,9 @@ def work_shape(h: int, w: int, work_size: int) -> tuple[int, int]:
         return h, w
     scale = work_size / max(h, w)
     return max(TransformerNet.MIN_SIDE, round(h * scale)), max(TransformerNet.MIN_SIDE, round(w * scale))
+
+
+def at_work_size(photo: torch.Tensor, work_size: int) -> torch.Tensor:
+    """A 1x3xHxW photo as the network sees it: unchanged, or scaled down to `work_size` on its longer side."""
+    work = work_shape(*photo.shape[-2:], work_size)
+    return photo if work == tuple(photo.shape[-2:]) else F.interpolate(photo, size=work, mode="bilinear", antialias=True)

@@ -32,8 +32,9 @@ from .transformer import TransformerNet
 # What a job stylises with: ("style", a painting's path or "builtin:NAME"), ("model", a model's path)
 # or ("mix", [(model path, weight), ...]): `network_for`'s keyword arguments.
 Source = tuple[str, Any]
-# The network a source names, adapting where needed: (source, on_progress(step, steps)) -> network.
-Runner = Callable[[Source, Callable[[int, int], None]], TransformerNet]
+# The network a source names, adapting where needed (on windows of the job's photo):
+# (source, photo, on_progress(step, steps)) -> network.
+Runner = Callable[[Source, torch.Tensor, Callable[[int, int], None]], TransformerNet]
 
 
 class QueueFull(MetastyleError):
@@ -156,7 +157,7 @@ class JobQueue:
             job.on_progress(step, steps)
 
         job.status = "adapting" if job.source[0] == "style" else "stylizing"
-        network = self.runner(job.source, on_progress)
+        network = self.runner(job.source, job.photo, on_progress)
         job.status = "stylizing"
         with torch.inference_mode():
             return render(Stylizer(network), job.photo.to(next(network.parameters()).device)).cpu()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,19 +32,44 @@ from .data import list_images, resolve_image, training_builtins
 from .device import resolve_device
 from .files import cache_dir, file_sha256
 from .images import check_output_path, load_image, open_image, pil_to_tensor, resize_longest, tensor_to_pil
-from .inference import InferenceConfig, Stylizer
+from .inference import InferenceConfig, Stylizer, at_work_size
 from .losses import LossTerms
 from .models import load_model, read_info, save_model
-from .sampling import ImageSampler
+from .sampling import ImageSampler, PhotoWindows
 from .start import load_start, shipped_start
 from .tiling import AUTO_TILE_PIXELS, check_tile, stylize_tiled
 from .transformer import TransformerNet
 from .vgg import VGG19, check_side
 
 
-def _content_sampler(content_dir: str | os.PathLike | None, size: int) -> ImageSampler:
+# What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
+PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
+
+
+def _content_sampler(content_dir: str | os.PathLike | None, photos: Sequence[torch.Tensor] | None, size: int) -> ImageSampler | PhotoWindows:
+    """Adaptation's crops: windows of the photos to be stylised where they are known (a third lower
+    `score` total than other photos' crops: RESULTS.md, "Adapting on the photo"), else crops of a
+    folder of photos or of the built-in ones."""
+    if photos and content_dir is not None:
+        raise ValueError("give photos= or content_dir=, not both")
+    if photos:
+        for photo in photos:
+            check_side(photo)  # now, not at the first step
+        return PhotoWindows(list(photos), size)
     paths = list_images(content_dir) if content_dir is not None else training_builtins("photo")
     return ImageSampler(paths, size, augment=True)
+
+
+def _photo_tensor(photo: PhotoLike) -> torch.Tensor:
+    if isinstance(photo, torch.Tensor):
+        return photo
+    return pil_to_tensor(photo if isinstance(photo, Image.Image) else open_image(resolve_image(photo)))
+
+
+def _content_label(content_dir: str | os.PathLike | None, photos: Sequence[PhotoLike] | None) -> str:
+    if photos:
+        return f"windows of the {len(photos)} photo(s) stylised"
+    return f"crops of {Path(content_dir).name}" if content_dir is not None else "crops of the built-in photos"
 
 
 def adapt(
@@ -53,6 +78,7 @@ def adapt(
     output: str | os.PathLike | None = None,
     init: str | os.PathLike | None = None,
     content_dir: str | os.PathLike | None = None,
+    photos: Sequence[PhotoLike] | None = None,
     config: AdaptConfig | None = None,
     device: str | torch.device = "auto",
     progress: bool = False,
@@ -64,6 +90,9 @@ def adapt(
     """Adapt the initialisation (`init`: a model file, "small", "full", "random", or None for the
     shipped start, `start.shipped_start`) to a style.
 
+    Adaptation's crops are windows of `photos` when given (files, PIL images or 1x3xHxW tensors, at
+    the size they will be stylised): the network then fits the pixels it will see; else crops of
+    the photos in `content_dir`, or of the built-in photos.
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU);
     the learning rates it leaves open are the start's own (`Start.rates`).
     Returns the network and its metadata; with `output`, also saves it as a model file, checked
@@ -77,7 +106,7 @@ def adapt(
     config = config or default_adapt_config(dev)
     style_image = load_image(style_path, config.style_size).to(dev)
     check_side(style_image)  # now, not at the first step
-    content = _content_sampler(content_dir, config.size)
+    content = _content_sampler(content_dir, [_photo_tensor(p).to(dev) for p in photos or ()], config.size)
     start = load_start(init if init is not None else shipped_start(), config.seed)
     config = config.with_rates(start.rates)
     if progress:
@@ -100,6 +129,7 @@ def adapt(
         "init": start.description,
         "steps": config.steps,
         "size": config.size,
+        "content": _content_label(content_dir, photos),
         "settings": asdict(config),
         "final_losses": {"content": float(terms.content), "style": float(terms.style), "total": float(terms.total)},
     }
@@ -120,14 +150,16 @@ def cached_adaptation(
     device: str | torch.device,
     progress: bool,
     on_progress: Callable[[int, int], None] | None = None,
+    photos: Sequence[torch.Tensor] | None = None,
 ) -> TransformerNet:
-    """Adapt once per (style file, initialisation, settings); later calls load the cached model."""
+    """Adapt once per (style file, initialisation, settings, photos adapted on); later calls load the cached model."""
     if init is None:
         init = shipped_start()
         init = init if init.is_file() else "random"
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
-    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config)], sort_keys=True).encode()).hexdigest()
+    photo_keys = [hashlib.sha256(p.detach().cpu().contiguous().numpy().tobytes()).hexdigest() for p in photos or ()]
+    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config), photo_keys], sort_keys=True).encode()).hexdigest()
     cached = adapted_dir() / f"{style_path.stem}-{key[:16]}.safetensors"
     if cached.is_file():
         try:
@@ -137,8 +169,8 @@ def cached_adaptation(
             return load_model(cached, device)[0]
         except Exception:
             pass  # a damaged cache entry is adapted again
-    model, _ = adapt(style, output=cached, init=init, config=config, device=device, progress=progress, on_progress=on_progress,
-                     overwrite=True)  # over a damaged entry
+    model, _ = adapt(style, output=cached, init=init, photos=photos, config=config, device=device, progress=progress,
+                     on_progress=on_progress, overwrite=True)  # over a damaged entry
     return model
 
 
@@ -151,9 +183,11 @@ def network_for(
     device: str | torch.device = "auto",
     progress: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    photos: Sequence[torch.Tensor] | None = None,
 ) -> TransformerNet:
     """The network that exactly one of a model (file or network), a style (adapted once with
-    `config`, then cached) or a mix of models ("a.safetensors:0.7,b.safetensors:0.3") names."""
+    `config` on windows of `photos` if given, then cached) or a mix of models
+    ("a.safetensors:0.7,b.safetensors:0.3") names."""
     if sum(x is not None for x in (model, style, mix)) != 1:
         raise ValueError("give exactly one of model=, style= or mix=")
     dev = resolve_device(device)
@@ -163,7 +197,7 @@ def network_for(
         return load_model(model, dev)[0]
     if mix is not None:
         return mix_models(parse_mix(mix) if isinstance(mix, str) else mix, dev)
-    return cached_adaptation(style, None, config or default_adapt_config(dev), dev, progress, on_progress).to(dev).eval()
+    return cached_adaptation(style, None, config or default_adapt_config(dev), dev, progress, on_progress, photos).to(dev).eval()
 
 
 def render(stylizer: Stylizer, photo: torch.Tensor, strength: float = 1.0, preserve_color: bool = False, tile: int | None = None,
@@ -201,8 +235,8 @@ def stylize(
     device: str | torch.device = "auto",
     progress: bool = False,
 ) -> Image.Image:
-    """Stylise one image with a model (file, network or `Stylizer`), a style (adapted once, then
-    cached), or a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
+    """Stylise one image with a model (file, network or `Stylizer`), a style (adapted on this photo
+    once, then cached), or a mix of models ("a.safetensors:0.7,b.safetensors:0.3").
 
     The result has the input's size, or `size` pixels on its longer side. `progress` shows bars for
     the adaptation and the tiles, if any. `inference` chooses the
@@ -210,13 +244,15 @@ def stylize(
     `model`, so that what it compiles serves them all.
     """
     check_strength(strength)
+    picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
+    photo = pil_to_tensor(resize_longest(picture, size))
     if isinstance(model, Stylizer):
         if inference is not None:
             raise ValueError("a Stylizer has its own inference settings: give inference= or a Stylizer, not both")
         stylizer = model
     else:
-        network = network_for(model=model, style=style, mix=mix, device=resolve_device(device), progress=progress)
-        stylizer = Stylizer(network, inference or InferenceConfig())
-    picture = image if isinstance(image, Image.Image) else open_image(resolve_image(image))
-    photo = pil_to_tensor(resize_longest(picture, size)).to(stylizer.device)
-    return tensor_to_pil(render(stylizer, photo, strength, preserve_color, tile, progress))
+        inference = inference or InferenceConfig()
+        adapt_on = [at_work_size(photo, inference.work_size)] if style is not None else None
+        network = network_for(model=model, style=style, mix=mix, device=resolve_device(device), progress=progress, photos=adapt_on)
+        stylizer = Stylizer(network, inference)
+    return tensor_to_pil(render(stylizer, photo.to(stylizer.device), strength, preserve_color, tile, progress))

@@ -64,3 +64,32 @@ class ImageSampler:
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         indices = torch.randint(len(self.paths), (batch,), generator=generator).tolist()
         return torch.cat([self.crop(i, generator) for i in indices])
+
+
+class PhotoWindows:
+    """Random windows of the photos to be stylised, at the size they are stylised: adaptation then
+    fits the pixels the network will see, not other photos' (RESULTS.md, "Adapting on the photo").
+
+    Each window is `size` px square, or the whole side where a photo is smaller; one batch's windows
+    share the smallest photo's shape. Flipped half the time, so that a window repeats less.
+    """
+
+    def __init__(self, photos: list[torch.Tensor], size: int):
+        if not photos:
+            raise MetastyleError("need at least one photo to adapt on")
+        self.photos = [p if p.dim() == 4 else p.unsqueeze(0) for p in photos]
+        self.height = min(size, *(p.shape[-2] for p in self.photos))
+        self.width = min(size, *(p.shape[-1] for p in self.photos))
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        windows = []
+        for i in torch.randint(len(self.photos), (batch,), generator=generator).tolist():
+            photo = self.photos[i]
+            top = int(torch.randint(0, photo.shape[-2] - self.height + 1, (), generator=generator))
+            left = int(torch.randint(0, photo.shape[-1] - self.width + 1, (), generator=generator))
+            window = photo[..., top : top + self.height, left : left + self.width]
+            windows.append(window.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else window)
+        return torch.cat(windows)

@@ -122,9 +122,10 @@ class App:
         # Removes the folder on close(), or at the latest when Python exits.
         self._remove_work = weakref.finalize(self, shutil.rmtree, self.work, ignore_errors=True)
 
-    def _network(self, source: Source, on_progress: Callable[[int, int], None]) -> TransformerNet:
+    def _network(self, source: Source, photo: torch.Tensor, on_progress: Callable[[int, int], None]) -> TransformerNet:
         kind, value = source
-        return network_for(**{kind: value}, config=self.config, device=self.device, on_progress=on_progress)
+        return network_for(**{kind: value}, config=self.config, device=self.device, on_progress=on_progress,
+                           photos=[photo] if kind == "style" else None)
 
     def close(self) -> None:
         """Cancel the work and remove every upload: called however the server stops."""

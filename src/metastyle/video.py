@@ -54,6 +54,35 @@ def _even_size(width: int, height: int, longest: int | None) -> tuple[int, int]:
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
+def _frame_tensor(raw: bytes, size: tuple[int, int], out_size: tuple[int, int]) -> torch.Tensor:
+    """A decoded RGB frame of `size` (width, height) as a 1x3xHxW tensor in [0, 1], scaled to `out_size`."""
+    (in_w, in_h), (out_w, out_h) = size, out_size
+    frame = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(in_h, in_w, 3).copy()).permute(2, 0, 1)[None].float().div(255)
+    if (out_w, out_h) != (in_w, in_h):
+        frame = torch.nn.functional.interpolate(frame, size=(out_h, out_w), mode="bilinear", antialias=True)
+    return frame
+
+
+def sample_frames(source: str | os.PathLike, size: int | None, count: int) -> list[torch.Tensor]:
+    """Up to `count` frames spread through the video, at the size it is stylised: what --style adapts on."""
+    meta, reader = _frames(Path(source))
+    in_size = meta["size"]
+    expected = max(1, int(round((meta.get("duration") or 0) * (meta.get("fps") or 25))))
+    wanted = {round(i * (expected - 1) / max(1, count - 1)) for i in range(count)}
+    last, frames = max(wanted), []
+    try:
+        for index, raw in enumerate(reader):
+            if index in wanted:
+                frames.append(_frame_tensor(raw, in_size, _even_size(*in_size, size)))
+            if index >= last:
+                break
+    finally:
+        reader.close()
+    if not frames:
+        raise MetastyleError(f"{source}: the video has no frames")
+    return frames
+
+
 def deflicker_step(stylized: torch.Tensor, frame: torch.Tensor, previous: tuple[torch.Tensor, torch.Tensor] | None, strength: float) -> torch.Tensor:
     if previous is None or strength == 0:
         return stylized
@@ -102,10 +131,7 @@ def stylize_video(
         writer.send(None)
         try:
             for raw in reader:
-                frame = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(in_h, in_w, 3).copy())
-                frame = frame.permute(2, 0, 1)[None].float().div(255).to(device)
-                if (out_w, out_h) != (in_w, in_h):
-                    frame = torch.nn.functional.interpolate(frame, size=(out_h, out_w), mode="bilinear", antialias=True)
+                frame = _frame_tensor(raw, (in_w, in_h), (out_w, out_h)).to(device)
                 out = deflicker_step(render(stylizer, frame, strength, preserve_color), frame, previous, deflicker)
                 if previous is not None:
                     change_in += (frame - previous[0]).abs().mean().item()
