@@ -32,6 +32,9 @@ from metastyle.vgg import VGG19
 
 REFERENCE = "built-in crops (the default)"
 RATES = ((1e-4, 1e-2), (2e-4, 1e-2), (2e-4, 2e-2), (4e-4, 2e-2), (4e-4, 5e-2), (8e-4, 2e-2))
+# The same pixels in smaller windows, more steps: windows keep the photo's scale, where smaller crops
+# of the built-in photos shrank it (RESULTS.md, "The crops' size").
+SHAPES = ((48, 1, 128), (24, 2, 128), (24, 1, 180))
 
 
 def windows_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
@@ -55,11 +58,13 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = saved_rows(args.output, paintings, photos, vgg)
     rows = run_candidates(args, {REFERENCE: CPU_ADAPT.with_rates(start.rates)}, rows, paintings, photos, start, vgg)
-    for lr, in_lr in RATES:
-        name = f"photo windows, lr {lr:g}, in {in_lr:g}"
+    candidates = {f"photo windows, lr {lr:g}, in {in_lr:g}": replace(CPU_ADAPT, lr=lr, in_lr=in_lr) for lr, in_lr in RATES}
+    candidates |= {f"photo windows, {steps} steps of {batch}x{size}": replace(CPU_ADAPT, steps=steps, batch=batch, size=size).with_rates(start.rates)
+                   for steps, batch, size in SHAPES}
+    for name, config in candidates.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        rows += windows_rows(name, replace(CPU_ADAPT, lr=lr, in_lr=in_lr), paintings, photos, start, vgg)
+        rows += windows_rows(name, config, paintings, photos, start, vgg)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     report(rows, REFERENCE)
 
