@@ -387,3 +387,14 @@ def test_the_deployed_inner_loop_draws_a_content_batch_per_step_and_random_valid
     tasks = data.tasks(config, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))
     assert [t.train.shape[0] for t in tasks] == [3 * config.batch] * config.meta_batch
     assert data.val.augment and not MetaData(*folders, TINY).val.augment
+
+
+def test_the_deployed_inner_loop_can_fit_the_photos_it_is_scored_on(folders, vgg):
+    config = replace(TINY, inner_steps=3, inner_loop="deployed", first_order=True, inner_content="photo")
+    tasks = MetaData(*folders, config).tasks(config, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))
+    for task in tasks:
+        assert task.train.shape[0] == 3 * config.batch
+        scored = [v for v in task.val] + [v.flip(-1) for v in task.val]
+        assert all(any(torch.equal(w, v) for v in scored) for w in task.train)  # windows of its own validation photos
+    with pytest.raises(MetastyleError, match="--inner-content photo is for the deployed inner loop"):
+        replace(TINY, inner_content="photo")

@@ -47,7 +47,7 @@ from .predictor import (
     style_statistics,
 )
 from .runfolder import RunFolder, checkpoint_due
-from .sampling import ImageSampler, split_holdout
+from .sampling import ImageSampler, PhotoWindows, split_holdout
 from .start import PREDICTED_START_RATES
 from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
 from .vgg import MIN_SIDE, VGG19
@@ -73,6 +73,12 @@ class MetaConfig:
     # steps (and lost 1-2% at 10), where 225 more amortised iterations gave nothing ("Meta-training
     # through the deployed steps"); at 3-4x an amortised iteration's cost, a GPU's recipe.
     inner_loop: str = setting("sgd", "sgd: differentiable SGD steps (the reference); deployed: the test-time Adam steps, first order", choices=("sgd", "deployed"))
+    # Not in the reference: "photo" gives the deployed inner loop windows of the very validation
+    # photos it is scored on, as `stylize --style` adapts on the photo it draws (a third lower
+    # `score` total than other photos' crops: benchmarks/RESULTS.md, "Adapting on the photo"), so
+    # the start learns to fit a photo in a few steps rather than a painting on any photo.
+    inner_content: str = setting("other", "the deployed inner loop's crops: other (training photos) or photo (windows of the photos it is scored on)",
+                                 choices=("other", "photo"))
     # The reference's 1e-5 is relative to its loss scale. With our Caffe-scale VGG-19 losses, on
     # real paintings and photos at 256 px, the gradient on a fresh network's InstanceNorm
     # parameters has norm 1.2e7-2.9e7 while the parameters have norm 40: 5e-8 moves them by
@@ -151,6 +157,8 @@ class MetaConfig:
             raise MetastyleError(f"predictor noise is a standard deviation (at least 0) for a run with --predictor, got {self.predictor_noise}")
         if self.inner_loop == "deployed" and (not self.first_order or self.normalized_inner or self.inner_steps < 1):
             raise MetastyleError("the deployed inner loop takes at least one step and is first order only: add --first-order (and no --normalized-inner)")
+        if self.inner_content == "photo" and self.inner_loop != "deployed":
+            raise MetastyleError("--inner-content photo is for the deployed inner loop: add --inner-loop deployed")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
 
@@ -291,8 +299,13 @@ class MetaData:
             view = int(torch.randint(VIEWS, (), generator=generator)) if config.predictor else None
             region = torch.rand(5, generator=generator) if config.style_crops else None
             blend = self._blend_draw(config, generator)
-            train = self.train.sample(config.batch * (config.inner_steps if config.inner_loop == "deployed" else 1), generator)
-            draws.append((s, train, self.val.sample(config.batch, generator), view,
+            if config.inner_content == "photo":
+                val = self.val.sample(config.batch, generator)
+                train = PhotoWindows(list(val.split(1)), config.size).sample(config.batch * config.inner_steps, generator)
+            else:
+                train = self.train.sample(config.batch * (config.inner_steps if config.inner_loop == "deployed" else 1), generator)
+                val = self.val.sample(config.batch, generator)
+            draws.append((s, train, val, view,
                           region[1:] if region is not None and region[0] < config.style_crops else None, blend))
         tasks = []
         for s, t, v, view, box, blend in draws[share]:
