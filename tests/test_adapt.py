@@ -278,4 +278,4 @@ def test_stylize_with_a_style_adapts_on_that_photo_as_the_network_sees_it(tmp_pa
     _, info = pipeline.adapt(painting, config=replace(SMALL, steps=1), device="cpu")
     assert isinstance(seen[-1], ImageSampler) and info["content"] == "crops of the built-in photos"
     _, info = pipeline.adapt(painting, photos=[tmp_path / "a.png", other], config=replace(SMALL, steps=1), device="cpu")
-    assert [p.shape for p in seen[-1].photos] == [(1, 3, 36, 40)] * 2 and info["content"] == "windows of the 2 photo(s) stylised"
+    assert [p.shape for p in seen[-1].photos] == [(1, 3, 36, 40)] * 2 and info["content"] == "windows of the 2 photos stylised"

@@ -68,7 +68,7 @@ def _photo_tensor(photo: PhotoLike) -> torch.Tensor:
 
 def _content_label(content_dir: str | os.PathLike | None, photos: Sequence[PhotoLike] | None) -> str:
     if photos:
-        return f"windows of the {len(photos)} photo(s) stylised"
+        return "windows of the photo stylised" if len(photos) == 1 else f"windows of the {len(photos)} photos stylised"
     return f"crops of {Path(content_dir).name}" if content_dir is not None else "crops of the built-in photos"
 
 
