@@ -54,10 +54,10 @@ def _even_size(width: int, height: int, longest: int | None) -> tuple[int, int]:
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
-def _frame_tensor(raw: bytes, size: tuple[int, int], out_size: tuple[int, int]) -> torch.Tensor:
-    """A decoded RGB frame of `size` (width, height) as a 1x3xHxW tensor in [0, 1], scaled to `out_size`."""
+def _frame_tensor(raw: bytes, size: tuple[int, int], out_size: tuple[int, int], device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """A decoded RGB frame of `size` (width, height) as a 1x3xHxW tensor in [0, 1] on `device`, scaled there to `out_size`."""
     (in_w, in_h), (out_w, out_h) = size, out_size
-    frame = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(in_h, in_w, 3).copy()).permute(2, 0, 1)[None].float().div(255)
+    frame = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(in_h, in_w, 3).copy()).to(device).permute(2, 0, 1)[None].float().div(255)
     if (out_w, out_h) != (in_w, in_h):
         frame = torch.nn.functional.interpolate(frame, size=(out_h, out_w), mode="bilinear", antialias=True)
     return frame
@@ -131,7 +131,7 @@ def stylize_video(
         writer.send(None)
         try:
             for raw in reader:
-                frame = _frame_tensor(raw, (in_w, in_h), (out_w, out_h)).to(device)
+                frame = _frame_tensor(raw, (in_w, in_h), (out_w, out_h), device)
                 out = deflicker_step(render(stylizer, frame, strength, preserve_color), frame, previous, deflicker)
                 if previous is not None:
                     change_in += (frame - previous[0]).abs().mean().item()
