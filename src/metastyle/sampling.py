@@ -56,10 +56,8 @@ class ImageSampler:
             top, left = (h - self.size) // 2, (w - self.size) // 2
             return image[..., top : top + self.size, left : left + self.size]
         side = int(torch.randint(round(min(h, w) * 2 / 3), min(h, w) + 1, (), generator=generator))
-        top = int(torch.randint(0, h - side + 1, (), generator=generator))
-        left = int(torch.randint(0, w - side + 1, (), generator=generator))
-        crop = F.interpolate(image[..., top : top + side, left : left + side], size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
-        return crop.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else crop
+        crop = F.interpolate(_window(image, side, side, generator), size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        return _flipped(crop, generator)
 
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         indices = torch.randint(len(self.paths), (batch,), generator=generator).tolist()
@@ -87,9 +85,17 @@ class PhotoWindows:
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         windows = []
         for i in torch.randint(len(self.photos), (batch,), generator=generator).tolist():
-            photo = self.photos[i]
-            top = int(torch.randint(0, photo.shape[-2] - self.height + 1, (), generator=generator))
-            left = int(torch.randint(0, photo.shape[-1] - self.width + 1, (), generator=generator))
-            window = photo[..., top : top + self.height, left : left + self.width]
-            windows.append(window.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else window)
+            windows.append(_flipped(_window(self.photos[i], self.height, self.width, generator), generator))
         return torch.cat(windows)
+
+
+def _window(image: torch.Tensor, height: int, width: int, generator: torch.Generator) -> torch.Tensor:
+    """A `height` x `width` piece of `image` at a random place."""
+    top = int(torch.randint(0, image.shape[-2] - height + 1, (), generator=generator))
+    left = int(torch.randint(0, image.shape[-1] - width + 1, (), generator=generator))
+    return image[..., top : top + height, left : left + width]
+
+
+def _flipped(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """`image`, mirrored left to right half the time."""
+    return image.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else image
