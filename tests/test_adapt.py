@@ -83,18 +83,21 @@ def test_each_group_moves_at_its_own_rate(vgg, painting, photos):
 
 def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_path, vgg, painting, photos):
     from metastyle.predictor import StylePredictor
-    from metastyle.start import PREDICTED_START_RATES
+    from metastyle.start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
 
     torch.manual_seed(0)
     save_model(TransformerNet(), tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=StylePredictor())
     tiny = AdaptConfig(steps=1, batch=1, size=24, style_size=24)
 
-    def rates(init, config):
-        settings = pipeline.adapt(painting, init=init, content_dir=photos[0].parent, config=config, device="cpu", vgg=vgg)[1]["settings"]
+    def rates(init, config, **content):
+        content = content or {"content_dir": photos[0].parent}
+        settings = pipeline.adapt(painting, init=init, config=config, device="cpu", vgg=vgg, **content)[1]["settings"]
         return settings["lr"], settings["in_lr"]
 
-    own = PREDICTED_START_RATES
+    own, on_windows = PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
     assert rates(tmp_path / "init.safetensors", tiny) == (own["lr"], own["in_lr"])
+    assert rates(tmp_path / "init.safetensors", tiny, photos=[photos[0]]) == (on_windows["lr"], on_windows["in_lr"])
+    assert rates("random", tiny, photos=[photos[0]]) == (1e-3, 1e-3)
     assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3)) == (1e-3, own["in_lr"])
     assert rates("random", tiny) == (1e-3, 1e-3)  # the reference's: Johnson et al.'s baseline keeps them
     assert rates("random", replace(tiny, lr=3e-3)) == (3e-3, 3e-3)
@@ -246,16 +249,23 @@ def test_photo_windows_are_pieces_of_the_photos_as_they_are():
             for top in range(photo.shape[-2] - 30 + 1):
                 for left in range(photo.shape[-1] - 32 + 1):
                     piece = photo[0, :, top : top + 30, left : left + 32]
-                    if torch.equal(piece, window) or torch.equal(piece.flip(-1), window):
+                    if torch.equal(piece, window):
                         return photo
         return None
 
     sources = [found(w) for w in batch]
-    assert all(s is not None for s in sources)  # no scaling, no interpolation: the photo's own pixels
+    assert all(s is not None for s in sources)  # no scaling, no interpolation, no mirror: the photo's own pixels
     assert any(s is tall for s in sources) and any(s is wide for s in sources)
     assert torch.equal(batch, windows.sample(8, torch.Generator().manual_seed(0)))
     with pytest.raises(MetastyleError, match="at least one photo"):
         PhotoWindows([], 32)
+
+
+def test_smaller_windows_take_as_many_more_steps_as_keep_the_pixels():
+    config = AdaptConfig(steps=12, size=256, batch=1)
+    assert config.for_content(PhotoWindows([torch.rand(1, 3, 144, 256)], 256)).steps == 21  # 12 x 256^2 // (144 x 256)
+    assert config.for_content(PhotoWindows([torch.rand(1, 3, 300, 400)], 256)).steps == 12  # full-size windows
+    assert config.for_content(ImageSampler([], 256)).steps == 12  # crops are always full size
 
 
 def test_stylize_with_a_style_adapts_on_that_photo_as_the_network_sees_it(tmp_path, painting, monkeypatch):
@@ -275,7 +285,14 @@ def test_stylize_with_a_style_adapts_on_that_photo_as_the_network_sees_it(tmp_pa
     assert len(seen) == 1  # the same photo and painting: the cached adaptation
     pipeline.stylize(other, style=painting, device="cpu", inference=inference)
     assert len(seen) == 2  # another photo: adapted on it
+    monkeypatch.setattr(pipeline, "ADAPTATION_RECIPE", pipeline.ADAPTATION_RECIPE + 1)
+    pipeline.stylize(other, style=painting, device="cpu", inference=inference)
+    assert len(seen) == 3  # adaptation changed: the cached network of the older recipe is not used
     _, info = pipeline.adapt(painting, config=replace(SMALL, steps=1), device="cpu")
     assert isinstance(seen[-1], ImageSampler) and info["content"] == "crops of the built-in photos"
     _, info = pipeline.adapt(painting, photos=[tmp_path / "a.png", other], config=replace(SMALL, steps=1), device="cpu")
     assert [p.shape for p in seen[-1].photos] == [(1, 3, 36, 40)] * 2 and info["content"] == "windows of the 2 photos stylised"
+    progress = []
+    _, info = pipeline.adapt(painting, photos=[adapted_on], config=replace(SMALL, steps=2), device="cpu",
+                             on_progress=lambda step, steps: progress.append((step, steps)))
+    assert info["steps"] == 3 and progress == [(1, 3), (2, 3), (3, 3)]  # 18x20 windows: the pixels of 2 steps of 24 px crops

@@ -97,19 +97,21 @@ def adapt_settings(config: BenchConfig, device: torch.device) -> AdaptConfig:
 def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content: ImageSampler | PhotoWindows, config: BenchConfig,
                        device: torch.device, vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
     """One adaptation run from `init`'s start for the painting on `content` to the largest budget,
-    with `init`'s own rates; the network and the seconds spent at each budget."""
-    settings = adapt_settings(config, device).with_rates(init.rates)
+    with `init`'s own rates; the network and the seconds spent at each budget (its steps counted in
+    full-size crops: `AdaptConfig.for_content`)."""
+    settings = adapt_settings(config, device).with_rates(init.rates_for(content))
+    budgets = {replace(settings, steps=steps).for_content(content).steps: steps for steps in config.steps if steps}
     start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
     def on_step(step: int, _: Any, network: TransformerNet) -> None:
-        if step in config.steps:
+        if step in budgets:
             pause = time.perf_counter()
-            snapshots[step] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
+            snapshots[budgets[step]] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
             clock["paused"] += time.perf_counter() - pause
 
-    adapt_network(start, style, content, settings, vgg, on_step=on_step)
+    adapt_network(start, style, content, settings.for_content(content), vgg, on_step=on_step)
     return snapshots
 
 

@@ -42,6 +42,11 @@ from .transformer import TransformerNet
 from .vgg import VGG19, check_side
 
 
+# Changes with what adaptation does for the same settings, so that cached networks of an older recipe
+# are adapted again: 2 since windows are never mirrored, smaller ones take the pixels' steps, and a
+# predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps").
+ADAPTATION_RECIPE = 2
+
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
 
@@ -94,7 +99,7 @@ def adapt(
     the size they will be stylised): the network then fits the pixels it will see; else crops of
     the photos in `content_dir`, or of the built-in photos.
     `config` defaults to the device's (`default_adapt_config`: the reference on CUDA, fast on the CPU);
-    the learning rates it leaves open are the start's own (`Start.rates`).
+    the learning rates it leaves open are the start's own (`Start.rates_for` the content).
     Returns the network and its metadata; with `output`, also saves it as a model file, checked
     first: never the painting, and an existing file only with `overwrite`.
     `on_progress(step, steps)` reports progress (the web page uses it).
@@ -108,7 +113,7 @@ def adapt(
     check_side(style_image)  # now, not at the first step
     content = _content_sampler(content_dir, [_photo_tensor(p).to(dev) for p in photos or ()], config.size)
     start = load_start(init if init is not None else shipped_start(), config.seed)
-    config = config.with_rates(start.rates)
+    config = config.with_rates(start.rates_for(content)).for_content(content)
     if progress:
         print(f"initialisation: {start.description}")
     vgg = vgg if vgg is not None else VGG19().to(dev)
@@ -152,14 +157,14 @@ def cached_adaptation(
     on_progress: Callable[[int, int], None] | None = None,
     photos: Sequence[torch.Tensor] | None = None,
 ) -> TransformerNet:
-    """Adapt once per (style file, initialisation, settings, photos adapted on); later calls load the cached model."""
+    """Adapt once per (style file, initialisation, settings, photos adapted on, recipe); later calls load the cached model."""
     if init is None:
         init = shipped_start()
         init = init if init.is_file() else "random"
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
     photo_keys = [hashlib.sha256(p.detach().cpu().contiguous().numpy().tobytes()).hexdigest() for p in photos or ()]
-    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config), photo_keys], sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config), photo_keys, ADAPTATION_RECIPE], sort_keys=True).encode()).hexdigest()
     cached = adapted_dir() / f"{style_path.stem}-{key[:16]}.safetensors"
     if cached.is_file():
         try:

@@ -15,6 +15,7 @@ import torch
 from .images import load_image
 from .models import load_model, load_predictor
 from .predictor import PAINTING_SIZE, StylePredictor, start_for
+from .sampling import ImageSampler, PhotoWindows
 from .transformer import TransformerNet
 from .vgg import VGG19
 
@@ -43,6 +44,14 @@ def shipped_start() -> Path:
 # paintings, which the predictor never saw, less of it carries over: at 25 steps the total is level
 # and the gain is a content loss 6% lower for the same style; at 10 steps the total is 0.90x.
 PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
+# On windows of the photo to be drawn (`sampling.PhotoWindows`) the same window often comes back every
+# step, so its gradients agree, and faster rates pay where the predicted start is far from the
+# painting: on training paintings with their colour channels permuted (palettes the predictor never
+# saw, as it never saw the held-out paintings) the `score` total ends 12% lower than at the rates
+# above (median, lower on 24 of 24 pairs), 5% on the training paintings as they are (19 of 24);
+# 6e-4 / 3e-2 is level, 8e-4 / 4e-2 gives back content (RESULTS.md, "Adapting on the photo: no
+# mirror, the pixels' steps").
+PREDICTED_START_WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2}
 
 
 @dataclass
@@ -53,8 +62,13 @@ class Start:
 
     @property
     def rates(self) -> dict[str, float]:
-        """The Adam rates this start adapts best with; none of its own (the reference's) without a predictor."""
+        """The Adam rates this start adapts best with on crops of other photos; none of its own (the
+        reference's) without a predictor."""
         return PREDICTED_START_RATES if self.predictor is not None else {}
+
+    def rates_for(self, content: ImageSampler | PhotoWindows) -> dict[str, float]:
+        """The Adam rates this start adapts best with on `content`: faster on windows of the photo to be drawn."""
+        return PREDICTED_START_WINDOW_RATES if self.predictor is not None and isinstance(content, PhotoWindows) else self.rates
 
     def for_painting(self, painting: str | os.PathLike, vgg: VGG19) -> TransformerNet:
         """The network to adapt to the painting in this file, on `vgg`'s device: the start predicted
