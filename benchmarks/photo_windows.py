@@ -33,7 +33,7 @@ from metastyle.adapt import CPU_ADAPT, AdaptConfig, adapt_network
 from metastyle.bench import SCORED
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
-from metastyle.sampling import PhotoWindows
+from metastyle.sampling import PhotoWindows, mirrored_half_the_time
 from metastyle.start import PREDICTED_START_RATES, Start, load_start
 from metastyle.vgg import VGG19
 
@@ -57,7 +57,7 @@ class MirroredWindows(PhotoWindows):
 
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         windows = super().sample(batch, generator)
-        return torch.cat([w.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else w for w in windows.split(1)])
+        return torch.cat([mirrored_half_the_time(w, generator) for w in windows.split(1)])
 
 
 def recoloured(paintings: list[Path], folder: Path) -> list[Path]:

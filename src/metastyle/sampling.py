@@ -57,7 +57,7 @@ class ImageSampler:
             return image[..., top : top + self.size, left : left + self.size]
         side = int(torch.randint(round(min(h, w) * 2 / 3), min(h, w) + 1, (), generator=generator))
         crop = F.interpolate(_window(image, side, side, generator), size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
-        return crop.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else crop
+        return mirrored_half_the_time(crop, generator)
 
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         indices = torch.randint(len(self.paths), (batch,), generator=generator).tolist()
@@ -105,3 +105,8 @@ def _window(image: torch.Tensor, height: int, width: int, generator: torch.Gener
     left = int(torch.randint(0, image.shape[-1] - width + 1, (), generator=generator))
     return image[..., top : top + height, left : left + width]
 
+
+def mirrored_half_the_time(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """`image`, mirrored left to right on a seeded coin flip: training crops (and the benchmark of
+    mirrored windows, benchmarks/photo_windows.py) draw it."""
+    return image.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else image
