@@ -48,7 +48,7 @@ from .predictor import (
 )
 from .runfolder import RunFolder, checkpoint_due
 from .sampling import ImageSampler, PhotoWindows, split_holdout
-from .start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
+from .start import predicted_start_rates
 from .transformer import WIDTH, TransformerNet, in_parameter_count, in_parameter_names
 from .vgg import MIN_SIDE, VGG19
 
@@ -213,11 +213,6 @@ def sgd_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task,
     return fast
 
 
-def _predicted_rates(config: MetaConfig) -> dict[str, float]:
-    """A predicted start's test-time rates on the inner loop's content: windows of the photo, or crops of others."""
-    return PREDICTED_START_WINDOW_RATES if config.inner_content == "photo" else PREDICTED_START_RATES
-
-
 def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task, config: MetaConfig, predicted: bool) -> dict[str, torch.Tensor]:
     """`MetaConfig.inner_loop` "deployed": the test-time steps (adapt.adapt_steps) from `start` on a
     detached copy, one of the task's training batches each, at the test-time rates of a `predicted` start.
@@ -231,7 +226,7 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
     network = copy.deepcopy(model)
     network.load_state_dict({n: p.detach() for n, p in start.items()})
     steps = AdaptConfig(steps=config.inner_steps, batch=config.batch, size=config.size, params=config.inner_params,
-                        precision=config.precision, loss=config.loss).with_rates(_predicted_rates(config) if predicted else {})
+                        precision=config.precision, loss=config.loss).with_rates(predicted_start_rates(config.inner_content == "photo") if predicted else {})
     adapt_steps(network, task.loss, task.train.split(config.batch), steps)
     adapted = dict(network.named_parameters())
     return {n: adapted[n].detach() + (p - p.detach()) for n, p in start.items()}

@@ -54,6 +54,11 @@ PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
 PREDICTED_START_WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2}
 
 
+def predicted_start_rates(on_windows: bool) -> dict[str, float]:
+    """A predicted start's Adam rates: on windows of the photo to be drawn, or on crops of other photos."""
+    return PREDICTED_START_WINDOW_RATES if on_windows else PREDICTED_START_RATES
+
+
 @dataclass
 class Start:
     network: TransformerNet
@@ -68,7 +73,7 @@ class Start:
 
     def rates_for(self, content: ImageSampler | PhotoWindows) -> dict[str, float]:
         """The Adam rates this start adapts best with on `content`: faster on windows of the photo to be drawn."""
-        return PREDICTED_START_WINDOW_RATES if self.predictor is not None and isinstance(content, PhotoWindows) else self.rates
+        return predicted_start_rates(isinstance(content, PhotoWindows)) if self.predictor is not None else {}
 
     def for_painting(self, painting: str | os.PathLike, vgg: VGG19) -> TransformerNet:
         """The network to adapt to the painting in this file, on `vgg`'s device: the start predicted
