@@ -12,6 +12,9 @@ that the bench's own paintings must not be used for.
 
     python benchmarks/photo_windows.py -o benchmarks/photo_windows/pixels.json
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/pixels-recoloured.json
+    python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/sections.json \
+        --reference "the pixels' steps, 4e-4 / 2e-2" --only "the pixels' steps, 4e-4 / 2e-2" \
+        "residual blocks 8e-4" "last convolution 1e-4" "residual blocks 8e-4, last convolution 1e-4 (the default)" ...
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -37,17 +40,26 @@ from metastyle.sampling import PhotoWindows, mirrored_half_the_time
 from metastyle.start import PREDICTED_START_RATES, Start, load_start
 from metastyle.vgg import VGG19
 
-CROP_RATES = (PREDICTED_START_RATES["lr"], PREDICTED_START_RATES["in_lr"])
-# name: (mirrored, the pixels' steps, (lr, in_lr)): the rates of the weights and of the InstanceNorm parameters
+CROP_RATES = {"lr": PREDICTED_START_RATES["lr"], "in_lr": PREDICTED_START_RATES["in_lr"]}
+WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2}
+# name: (mirrored, the pixels' steps, Adam's rates: of the weights, the InstanceNorm parameters and,
+# where named, the residual blocks' and the last convolution's)
 CANDIDATES = {
     "12 steps, mirrored (as first shipped)": (True, False, CROP_RATES),
     "12 steps": (False, False, CROP_RATES),
     "the pixels' steps, mirrored": (True, True, CROP_RATES),
     "the pixels' steps": (False, True, CROP_RATES),
-    "the pixels' steps, 2e-4 / 2e-2": (False, True, (2e-4, 2e-2)),
-    "the pixels' steps, 4e-4 / 2e-2 (the default)": (False, True, (4e-4, 2e-2)),
-    "the pixels' steps, 6e-4 / 3e-2": (False, True, (6e-4, 3e-2)),
-    "the pixels' steps, 8e-4 / 4e-2": (False, True, (8e-4, 4e-2)),
+    "the pixels' steps, 2e-4 / 2e-2": (False, True, {"lr": 2e-4, "in_lr": 2e-2}),
+    "the pixels' steps, 4e-4 / 2e-2": (False, True, WINDOW_RATES),
+    "the pixels' steps, 6e-4 / 3e-2": (False, True, {"lr": 6e-4, "in_lr": 3e-2}),
+    "the pixels' steps, 8e-4 / 4e-2": (False, True, {"lr": 8e-4, "in_lr": 4e-2}),
+    # Rates by section (`transformer.rate_sections`), from the default before them
+    "residual blocks 8e-4": (False, True, {**WINDOW_RATES, "residual_lr": 8e-4}),
+    "residual blocks 1.2e-3": (False, True, {**WINDOW_RATES, "residual_lr": 1.2e-3}),
+    "last convolution 8e-4": (False, True, {**WINDOW_RATES, "output_lr": 8e-4}),
+    "last convolution 2e-4": (False, True, {**WINDOW_RATES, "output_lr": 2e-4}),
+    "last convolution 1e-4": (False, True, {**WINDOW_RATES, "output_lr": 1e-4}),
+    "residual blocks 8e-4, last convolution 1e-4 (the default)": (False, True, {**WINDOW_RATES, "residual_lr": 8e-4, "output_lr": 1e-4}),
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 
@@ -90,6 +102,7 @@ def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, p
 def main() -> None:
     parser = candidate_parser(__doc__, 8, 3, "benchmarks/photo_windows/pixels.json")
     parser.add_argument("--recolour", action="store_true", help="permute the paintings' colour channels (RGB to BRG)")
+    parser.add_argument("--reference", default=REFERENCE, help="the candidate that totals are set against, pair by pair")
     args = parser.parse_args()
     paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
     if args.recolour:
@@ -97,13 +110,13 @@ def main() -> None:
     vgg, start = VGG19(), load_start(args.init)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = saved_rows(args.output, paintings, photos, vgg)
-    for name, (mirrored, pixels, (lr, in_lr)) in CANDIDATES.items():
+    for name, (mirrored, pixels, rates) in CANDIDATES.items():
         if (args.only and name not in args.only) or any(r["candidate"] == name for r in rows):
             continue
-        config = replace(CPU_ADAPT, lr=lr, in_lr=in_lr)
+        config = replace(CPU_ADAPT, **rates)
         rows += windows_rows(name, config, mirrored, pixels, paintings, photos, start, vgg)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
-    report(rows, REFERENCE)
+    report(rows, args.reference)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from metastyle.errors import MetastyleError
 from metastyle.images import load_image
 from metastyle.losses import PerceptualLoss
 from metastyle.models import load_model, read_info, save_model
-from metastyle.transformer import TransformerNet, in_parameter_names
+from metastyle.transformer import TransformerNet, in_parameter_names, rate_sections
 
 SMALL = AdaptConfig(steps=30, batch=2, size=24, style_size=32, lr=1e-3)
 
@@ -72,13 +72,14 @@ def test_each_group_moves_at_its_own_rate(vgg, painting, photos):
     # Adam's first step moves every parameter with a gradient by its learning rate.
     torch.manual_seed(0)
     model = TransformerNet()
-    config = replace(SMALL, steps=1, lr=1e-4, in_lr=3e-3, precision="fp32")
+    config = replace(SMALL, steps=1, lr=1e-4, in_lr=3e-3, residual_lr=2e-4, output_lr=5e-5, precision="fp32")
     adapted, _ = adapt_network(model, load_image(painting, 32), ImageSampler(photos, 24), config, vgg=vgg)
     before, after = model.state_dict(), adapted.state_dict()
-    norm = set(in_parameter_names(model))
-    moved = {n: (after[n] - before[n]).abs().max().item() for n in before}
-    assert max(moved[n] for n in norm) == pytest.approx(3e-3, rel=1e-3)
-    assert max(moved[n] for n in before if n not in norm) == pytest.approx(1e-4, rel=1e-3)
+    sections = rate_sections(model)
+    assert set(sections.values()) == {"norm", "residual", "output", "other"}
+    for section, rate in {"norm": 3e-3, "residual": 2e-4, "output": 5e-5, "other": 1e-4}.items():
+        moved = max((after[n] - before[n]).abs().max().item() for n in sections if sections[n] == section)
+        assert moved == pytest.approx(rate, rel=1e-3), section
 
 
 def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_path, vgg, painting, photos):
@@ -88,19 +89,26 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     torch.manual_seed(0)
     save_model(TransformerNet(), tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=StylePredictor())
     tiny = AdaptConfig(steps=1, batch=1, size=24, style_size=24)
+    names = ("lr", "in_lr", "residual_lr", "output_lr")
 
     def rates(init, config, **content):
         content = content or {"content_dir": photos[0].parent}
         settings = pipeline.adapt(painting, init=init, config=config, device="cpu", vgg=vgg, **content)[1]["settings"]
-        return settings["lr"], settings["in_lr"]
+        return tuple(settings[name] for name in names)
+
+    def expected(rates: dict[str, float]) -> tuple[float, ...]:
+        return tuple(rates.get(name, rates["lr"]) for name in names)
 
     own, on_windows = PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
-    assert rates(tmp_path / "init.safetensors", tiny) == (own["lr"], own["in_lr"])
-    assert rates(tmp_path / "init.safetensors", tiny, photos=[photos[0]]) == (on_windows["lr"], on_windows["in_lr"])
-    assert rates("random", tiny, photos=[photos[0]]) == (1e-3, 1e-3)
-    assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3)) == (1e-3, own["in_lr"])
-    assert rates("random", tiny) == (1e-3, 1e-3)  # the reference's: Johnson et al.'s baseline keeps them
-    assert rates("random", replace(tiny, lr=3e-3)) == (3e-3, 3e-3)
+    assert rates(tmp_path / "init.safetensors", tiny) == expected(own)
+    assert rates(tmp_path / "init.safetensors", tiny, photos=[photos[0]]) == expected(on_windows)
+    assert len(set(expected(on_windows))) == 4  # on windows every section has a rate of its own
+    assert rates("random", tiny, photos=[photos[0]]) == (1e-3,) * 4
+    assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3)) == (1e-3, own["in_lr"], 1e-3, 1e-3)
+    assert rates(tmp_path / "init.safetensors", replace(tiny, output_lr=2e-5), photos=[photos[0]]) == (*expected(on_windows)[:3], 2e-5)
+    assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3), photos=[photos[0]]) == (1e-3, on_windows["in_lr"], 1e-3, 1e-3)
+    assert rates("random", tiny) == (1e-3,) * 4  # the reference's: Johnson et al.'s baseline keeps them
+    assert rates("random", replace(tiny, lr=3e-3)) == (3e-3,) * 4
 
 
 def test_model_file_round_trip_with_metadata(tmp_path):

@@ -19,7 +19,7 @@ from .losses import LossConfig, LossTerms, PerceptualLoss
 from .options import check_positive, check_settings, setting
 from .sampling import ImageSampler, PhotoWindows
 from .start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
-from .transformer import TransformerNet, in_parameter_names
+from .transformer import TransformerNet, rate_sections
 from .vgg import MIN_SIDE, VGG19
 
 # Content weight 80 where the `score` metric and Gatys use 1 (and meta-training used 10): with a
@@ -53,6 +53,10 @@ class AdaptConfig:
     in_lr: float | None = setting(None, f"Adam learning rate of the InstanceNorm parameters (default: the start's own, "
                                         f"{PREDICTED_START_RATES['in_lr']:g} from a predicted start, "
                                         f"{PREDICTED_START_WINDOW_RATES['in_lr']:g} on windows; --lr from any other)", type=float)
+    # The residual blocks' and the last convolution's rates (default: `lr`): faster and slower on windows
+    # of the photo (`start.PREDICTED_START_WINDOW_RATES`).
+    residual_lr: float | None = setting(None, "Adam learning rate of the residual blocks' convolutions (default: the start's own, else --lr)", type=float)
+    output_lr: float | None = setting(None, "Adam learning rate of the last convolution, to RGB (default: the start's own, else --lr)", type=float)
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -67,7 +71,7 @@ class AdaptConfig:
         check_settings(self)
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
-        check_positive(self, "lr", "in_lr")
+        check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
             raise MetastyleError(f"need at least 1 crop a step and sizes of at least {MIN_SIDE} px (at most {MAX_SIDE}), "
                                  f"got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
@@ -82,9 +86,17 @@ class AdaptConfig:
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),
-        then from the reference: Adam 1e-3 on every parameter."""
+        then from the reference: Adam 1e-3 on every parameter. An `lr` set in these settings holds for
+        every convolution whose section they give no rate of its own, whatever `rates` gives it."""
         lr = self.lr if self.lr is not None else rates.get("lr", 1e-3)
-        return replace(self, lr=lr, in_lr=self.in_lr if self.in_lr is not None else rates.get("in_lr", lr))
+        sections = {} if self.lr is not None else rates
+
+        def own(name: str, given: Mapping[str, float]) -> float:
+            value = getattr(self, name)
+            return value if value is not None else given.get(name, lr)
+
+        return replace(self, lr=lr, in_lr=own("in_lr", rates), residual_lr=own("residual_lr", sections),
+                       output_lr=own("output_lr", sections))
 
 
 # The reference's 200 steps of 4 crops of 256 px take 15 minutes on two CPU cores. On the CPU the
@@ -113,14 +125,14 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
 
 
 def _parameter_groups(model: TransformerNet, config: AdaptConfig) -> list[dict]:
-    """Adam's groups: the InstanceNorm parameters at `in_lr`, the other weights at `lr` (frozen when `params` is "in")."""
-    norm = set(in_parameter_names(model))
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if n in norm], "lr": config.in_lr},
-        {"params": [p for n, p in model.named_parameters() if n not in norm and config.params == "all"], "lr": config.lr},
-    ]
-    for n, p in model.named_parameters():
-        p.requires_grad_(n in norm or config.params == "all")
+    """Adam's groups, a rate for each of `rate_sections` (all but the InstanceNorm parameters frozen when `params` is "in")."""
+    sections = rate_sections(model)
+    rates = {"norm": config.in_lr, "residual": config.residual_lr, "output": config.output_lr, "other": config.lr}
+    trained = {name for name, section in sections.items() if section == "norm" or config.params == "all"}
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in trained)
+    groups = [{"params": [p for n, p in model.named_parameters() if n in trained and sections[n] == section], "lr": lr}
+              for section, lr in rates.items()]
     return [g for g in groups if g["params"]]
 
 

@@ -44,8 +44,9 @@ from .vgg import VGG19, check_side
 
 # Changes with what adaptation does for the same settings, so that cached networks of an older recipe
 # are adapted again: 2 since windows are never mirrored, smaller ones take the pixels' steps, and a
-# predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps").
-ADAPTATION_RECIPE = 2
+# predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps");
+# 3 since its residual blocks and last convolution adapt at rates of their own there ("Rates by section").
+ADAPTATION_RECIPE = 3
 
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor

@@ -94,6 +94,16 @@ def in_parameter_names(model: nn.Module) -> list[str]:
     ]
 
 
+def rate_sections(model: TransformerNet) -> dict[str, str]:
+    """Each parameter's section, for adaptation's rates: "norm" (InstanceNorm affine), "residual" (the
+    residual blocks' convolutions), "output" (the last convolution, to RGB) or "other"."""
+    norm = set(in_parameter_names(model))
+    residual = {f"{m}.{n}" for m, module in model.named_modules() if isinstance(module, ResidualBlock) for n, _ in module.named_parameters()}
+    output = {f"net.{len(model.net) - 1}.{n}" for n, _ in model.net[-1].named_parameters()}
+    return {name: "norm" if name in norm else "residual" if name in residual else "output" if name in output else "other"
+            for name, _ in model.named_parameters()}
+
+
 def in_parameter_count(model: nn.Module) -> int:
     params = dict(model.named_parameters())
     return sum(params[name].numel() for name in in_parameter_names(model))
