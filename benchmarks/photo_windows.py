@@ -13,8 +13,7 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py -o benchmarks/photo_windows/pixels.json
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/pixels-recoloured.json
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/sections.json \
-        --reference "the pixels' steps, 4e-4 / 2e-2" --only "the pixels' steps, 4e-4 / 2e-2" \
-        "residual blocks 8e-4" "last convolution 1e-4" "residual blocks 8e-4, last convolution 1e-4 (the default)" ...
+        --reference "the pixels' steps, 4e-4 / 2e-2"   # the rates by section (add --only NAME ... for fewer)
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
