@@ -247,7 +247,7 @@ def test_a_style_crop_is_a_region_of_the_painting_seen_by_the_loss_and_the_predi
     config = replace(TINY, inner_steps=0, predictor=True, style_crops=1.0)
     data = MetaData(*folders, config)
     box = torch.tensor([0.0, 1.0, 0.5, 0.0])  # 60% of the height, all the width, halfway down the rest
-    loss, statistics = data.region(2, box, vgg, torch.device("cpu"), config)
+    loss, statistics = data.region(2, box, None, vgg, torch.device("cpu"), config)
 
     def region(size):
         image = load_image(data.style_paths[2], size)
@@ -294,6 +294,30 @@ def test_style_blends_mix_two_paintings_in_the_loss_and_the_statistics_alike(fol
     assert not any(task.loss is loss for loss in data._losses.values() for task in tasks)
     with pytest.raises(MetastyleError, match="style blends"):
         replace(config, style_blends=-0.1)
+
+
+def test_style_recolours_swap_two_channels_of_the_painting_for_the_loss_and_the_predictor_alike(folders, vgg):
+    from metastyle.images import load_image
+    from metastyle.meta import SWAPS
+
+    config = replace(TINY, inner_steps=0, predictor=True, meta_batch=4, style_recolours=1.0)
+    data, cpu = MetaData(*folders, config), torch.device("cpu")
+    tasks = data.tasks(config, torch.Generator().manual_seed(0), vgg, cpu, slice(None))
+    swaps = [key[1] for key in data._losses]
+    assert len(tasks) == 4 and None not in swaps and set(swaps) <= {0, 1, 2}
+    assert sorted(map(sorted, SWAPS)) == [[0, 1, 2]] * 3 and (2, 0, 1) not in SWAPS  # BRG stays unseen
+    (index, swap), loss = next(iter(data._losses.items()))
+    painting = load_image(data.style_paths[index], config.style_size)
+    expected = PerceptualLoss(vgg, painting[:, list(SWAPS[swap])], config.loss).style_grams
+    assert all(torch.equal(loss.style_grams[k], expected[k]) for k in expected)
+    assert not torch.allclose(loss.style_grams["relu1_1"], PerceptualLoss(vgg, painting, config.loss).style_grams["relu1_1"])
+    view = next(key[1] for key in data._statistics if key[0] == index and key[2] == swap)
+    assert not torch.equal(data.statistics(index, view, vgg, cpu, swap), data.statistics(index, view, vgg, cpu))
+    plain = MetaData(*folders, replace(config, style_recolours=0.0))
+    plain.tasks(replace(config, style_recolours=0.0), torch.Generator().manual_seed(0), vgg, cpu, slice(None))
+    assert all(key[1] is None for key in plain._losses)
+    with pytest.raises(MetastyleError, match="style recolours"):
+        replace(config, style_recolours=2.0)
 
 
 def test_predictor_noise_perturbs_the_statistics_reproducibly_and_training_goes_on(folders, tmp_path):

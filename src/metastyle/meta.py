@@ -120,6 +120,11 @@ class MetaConfig:
     # (benchmarks/RESULTS.md): 700 iterations at 0.5 from the stage-6 small file lowered the start's
     # style loss 3-5% on training and held-out paintings alike, as plain training does.
     style_blends: float = setting(0.0, "share of the styles that blend two paintings (a random share of each), as a collage of them would")
+    # Not in the reference: a painting with two colour channels swapped keeps its strokes in a palette
+    # that no painting has, so the predictor learns palettes rather than 149 points. Only RGB's three
+    # transpositions (`SWAPS`): its 3-cycles, BRG and GBR, stay unseen for photo_windows.py --recolour,
+    # the stand-in for held-out paintings on which adaptation's settings are chosen.
+    style_recolours: float = setting(0.0, "share of the styles whose painting has two colour channels swapped, a palette no painting has")
     # Not in the reference: Gaussian noise on the predictor's standardised input statistics, of this
     # standard deviation (Tikhonov regularisation: a smoother map from statistics to weights).
     # Measured the same way: 350 iterations at 0.5, 4-5% on both kinds of painting, gap unchanged.
@@ -148,7 +153,7 @@ class MetaConfig:
         check_positive(self, "inner_lr", "lr_decay", zero=True)
         if min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
             raise MetastyleError(f"sizes must be at least {MIN_SIDE} px (at most {MAX_SIDE}), got {self.size} and {self.style_size}")
-        for name in ("style_crops", "style_blends"):
+        for name in ("style_crops", "style_blends", "style_recolours"):
             if not 0 <= getattr(self, name) <= 1:
                 raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")
         if not 0 <= self.ema < 1:
@@ -233,6 +238,12 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
 
 
 VIEWS = 8  # random views per painting that the style predictor learns from
+SWAPS = ((1, 0, 2), (2, 1, 0), (0, 2, 1))  # RGB's transpositions, `MetaConfig.style_recolours`
+
+
+def swapped(image: torch.Tensor, swap: int | None) -> torch.Tensor:
+    """`image` (Nx3xHxW) with its colour channels in the order `SWAPS[swap]` (None: as it is)."""
+    return image if swap is None else image[:, SWAPS[swap]]
 
 
 class MetaData:
@@ -254,29 +265,31 @@ class MetaData:
             self.train = self.val = ImageSampler(train + val, config.size, augment=True)
         self.views = ImageSampler(self.style_paths, VIEW_SIZE, augment=True)  # what the style predictor sees
         self.seed = config.seed
-        self._losses: dict[int, PerceptualLoss] = {}  # each painting's Gram targets, computed once
-        self._statistics: dict[tuple[int, int], torch.Tensor] = {}  # and the statistics of its views
+        self._losses: dict[tuple[int, int | None], PerceptualLoss] = {}  # (index, swap): each painting's Gram targets, computed once
+        self._statistics: dict[tuple[int, int, int | None], torch.Tensor] = {}  # and the statistics of its views
         self._paintings: dict[tuple[int, int], torch.Tensor] = {}  # (index, longer side): the image, for its regions
 
-    def style_loss(self, index: int, vgg: VGG19, device: torch.device, config: MetaConfig) -> PerceptualLoss:
-        if index not in self._losses:
-            self._losses[index] = PerceptualLoss(vgg, load_image(self.style_paths[index], self.style_size).to(device), config.loss)
-        return self._losses[index]
+    def style_loss(self, index: int, vgg: VGG19, device: torch.device, config: MetaConfig, swap: int | None = None) -> PerceptualLoss:
+        if (index, swap) not in self._losses:
+            painting = swapped(load_image(self.style_paths[index], self.style_size), swap)
+            self._losses[index, swap] = PerceptualLoss(vgg, painting.to(device), config.loss)
+        return self._losses[index, swap]
 
-    def statistics(self, index: int, view: int, vgg: VGG19, device: torch.device) -> torch.Tensor:
+    def statistics(self, index: int, view: int, vgg: VGG19, device: torch.device, swap: int | None = None) -> torch.Tensor:
         """The style predictor's input for one of a painting's VIEWS random crops, each computed once.
 
         A fixed set of views rather than a new crop each time: VGG-19 on a 256 px view cost a third
         of an iteration of the amortised objective on the CPU.
         """
-        if (index, view) not in self._statistics:
+        if (index, view, swap) not in self._statistics:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index * VIEWS + view)
-            self._statistics[index, view] = style_statistics(vgg, self.views.crop(index, generator).to(device))
-        return self._statistics[index, view]
+            self._statistics[index, view, swap] = style_statistics(vgg, swapped(self.views.crop(index, generator), swap).to(device))
+        return self._statistics[index, view, swap]
 
-    def region(self, index: int, box: torch.Tensor, vgg: VGG19, device: torch.device, config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor]:
+    def region(self, index: int, box: torch.Tensor, swap: int | None, vgg: VGG19, device: torch.device,
+               config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor]:
         """A new style: the region `box` (4 numbers in [0, 1): its height, width, top and left) of
-        painting `index`, as a style loss at the painting's training scale and the predictor's
+        painting `index` (its channels `swapped`), as a style loss at the painting's training scale and the predictor's
         statistics of it taken as at test time (predictor.painting_statistics), with a predictor."""
         height, width = 0.6 + 0.4 * box[:2]
         top, left = box[2] * (1 - height), box[3] * (1 - width)
@@ -287,7 +300,7 @@ class MetaData:
                 self._paintings[key] = load_image(self.style_paths[index], size)
             h, w = self._paintings[key].shape[-2:]
             t, l = int(top * h), int(left * w)
-            return self._paintings[key][..., t : t + round(float(height) * h), l : l + round(float(width) * w)].to(device)
+            return swapped(self._paintings[key][..., t : t + round(float(height) * h), l : l + round(float(width) * w)], swap).to(device)
 
         return PerceptualLoss(vgg, cut(self.style_size), config.loss), painting_statistics(vgg, cut(PAINTING_SIZE)) if config.predictor else None
 
@@ -299,6 +312,7 @@ class MetaData:
             view = int(torch.randint(VIEWS, (), generator=generator)) if config.predictor else None
             region = torch.rand(5, generator=generator) if config.style_crops else None
             blend = self._blend_draw(config, generator)
+            swap = self._swap_draw(config, generator)
             if config.inner_content == "photo":
                 val = self.val.sample(config.batch, generator)
                 train = PhotoWindows(list(val.split(1)), config.size).sample(config.batch * config.inner_steps, generator)
@@ -306,10 +320,11 @@ class MetaData:
                 train = self.train.sample(config.batch * (config.inner_steps if config.inner_loop == "deployed" else 1), generator)
                 val = self.val.sample(config.batch, generator)
             draws.append((s, train, val, view,
-                          region[1:] if region is not None and region[0] < config.style_crops else None, blend))
+                          region[1:] if region is not None and region[0] < config.style_crops else None, blend, swap))
         tasks = []
-        for s, t, v, view, box, blend in draws[share]:
-            loss, statistics = self.region(s, box, vgg, device, config) if box is not None else self.style(s, view, blend, vgg, device, config)
+        for s, t, v, view, box, blend, swap in draws[share]:
+            loss, statistics = (self.region(s, box, swap, vgg, device, config) if box is not None
+                                else self.style(s, view, blend, swap, vgg, device, config))
             tasks.append(Task(loss, t.to(device), v.to(device), statistics))
         return tasks
 
@@ -321,12 +336,20 @@ class MetaData:
         partner, view = int(torch.randint(len(self.style_paths), (), generator=generator)), int(torch.randint(VIEWS, (), generator=generator))
         return (partner, view, weight) if chance < config.style_blends else None
 
-    def style(self, index: int, view: int | None, blend: tuple[int, int, float] | None, vgg: VGG19, device: torch.device,
-              config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor | None]:
-        """Painting `index` as a style loss and (seen in `view`, with a predictor) its statistics,
-        or its `blend` with a second painting (`MetaConfig.style_blends`)."""
-        loss = self.style_loss(index, vgg, device, config)
-        statistics = self.statistics(index, view, vgg, device) if view is not None else None
+    @staticmethod
+    def _swap_draw(config: MetaConfig, generator: torch.Generator) -> int | None:
+        """Which of `SWAPS` recolours this style (`MetaConfig.style_recolours`), or None."""
+        if not config.style_recolours:
+            return None  # no draw: runs without recolours keep their random stream
+        chance, swap = float(torch.rand((), generator=generator)), int(torch.randint(len(SWAPS), (), generator=generator))
+        return swap if chance < config.style_recolours else None
+
+    def style(self, index: int, view: int | None, blend: tuple[int, int, float] | None, swap: int | None, vgg: VGG19,
+              device: torch.device, config: MetaConfig) -> tuple[PerceptualLoss, torch.Tensor | None]:
+        """Painting `index` (its channels `swapped`) as a style loss and (seen in `view`, with a
+        predictor) its statistics, or its `blend` with a second painting (`MetaConfig.style_blends`)."""
+        loss = self.style_loss(index, vgg, device, config, swap)
+        statistics = self.statistics(index, view, vgg, device, swap) if view is not None else None
         if blend is None:
             return loss, statistics
         partner, partner_view, weight = blend
