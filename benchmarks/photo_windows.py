@@ -14,6 +14,9 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/pixels-recoloured.json
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/sections.json \
         --reference "the pixels' steps, 4e-4 / 2e-2"   # the rates by section (add --only NAME ... for fewer)
+    python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/weights.json \
+        --reference "residual blocks 8e-4, last convolution 1e-4 (the default)" \
+        --only "content weight 60" "content weight 50" "content weight 40"   # the content weight on windows
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -42,6 +45,7 @@ from metastyle.vgg import VGG19
 CROP_RATES = {"lr": PREDICTED_START_RATES["lr"], "in_lr": PREDICTED_START_RATES["in_lr"]}
 WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2}
 SECTION_RATES = {**WINDOW_RATES, "residual_lr": 8e-4, "output_lr": 1e-4}
+WEIGHT_80 = replace(ADAPT_LOSS)  # a loss given, so windows keep its 80 (`AdaptConfig.for_content`), as they did before 60
 # name: (mirrored, the pixels' steps, Adam's rates: of the weights, the InstanceNorm parameters and,
 # where named, the residual blocks' and the last convolution's)
 CANDIDATES = {
@@ -116,7 +120,7 @@ def main() -> None:
         done = {r["painting"] for r in rows if r["candidate"] == name}  # a candidate run on fewer paintings goes on
         if (args.only and name not in args.only) or all(p.stem in done for p in paintings):
             continue
-        config = replace(CPU_ADAPT, **rates)
+        config = replace(CPU_ADAPT, **{"loss": WEIGHT_80, **rates})
         rows += windows_rows(name, config, mirrored, pixels, [p for p in paintings if p.stem not in done], photos, start, vgg)
         args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     report(rows, args.reference)

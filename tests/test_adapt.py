@@ -276,6 +276,36 @@ def test_smaller_windows_take_as_many_more_steps_as_keep_the_pixels():
     assert config.for_content(ImageSampler([], 256)).steps == 12  # crops are always full size
 
 
+def test_windows_of_the_photo_weight_the_content_less_unless_the_loss_was_given():
+    from metastyle.adapt import ADAPT_LOSS, WINDOW_CONTENT_WEIGHT
+
+    windows, crops = PhotoWindows([torch.rand(1, 3, 256, 256)], 256), ImageSampler([], 256)
+    default = AdaptConfig(steps=12, size=256, batch=1)
+    assert default.for_content(windows).loss == replace(ADAPT_LOSS, content_weight=WINDOW_CONTENT_WEIGHT)
+    assert WINDOW_CONTENT_WEIGHT < ADAPT_LOSS.content_weight and default.for_content(crops).loss is ADAPT_LOSS
+    given = replace(default, loss=replace(ADAPT_LOSS, content_weight=80.0))  # asked for, if equal to the default
+    assert given.for_content(windows).loss.content_weight == 80.0
+    assert default.for_content(windows).for_content(windows).loss.content_weight == WINDOW_CONTENT_WEIGHT
+
+
+def test_the_adaptation_cache_tells_a_given_loss_from_the_default(tmp_path, painting, monkeypatch):
+    from metastyle.adapt import ADAPT_LOSS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = []
+
+    def adapt(style, **k):  # writes the cache entry as the real one does
+        calls.append(k["config"])
+        return save_model(TransformerNet(), k["output"], {"kind": "adapted"}), {}
+
+    monkeypatch.setattr(pipeline, "adapt", adapt)
+    photo = [torch.rand(1, 3, 24, 24)]
+    default = AdaptConfig(steps=1, size=16, batch=1, style_size=16)
+    for config in (default, default, replace(default, loss=replace(ADAPT_LOSS))):
+        pipeline.cached_adaptation(painting, "random", config, "cpu", False, photos=photo)
+    assert [c.loss is ADAPT_LOSS for c in calls] == [True, False]  # the second default is cached; the given loss is not
+
+
 def test_stylize_with_a_style_adapts_on_that_photo_as_the_network_sees_it(tmp_path, painting, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     seen = []

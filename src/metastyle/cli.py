@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .adapt import ADAPT_LOSS, AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, WINDOW_CONTENT_WEIGHT, AdaptConfig, default_adapt_config
 from .controls import check_strength, parse_mix
 from .data import (
     HELDOUT_PAINTINGS,
@@ -472,7 +472,8 @@ def _bench_command(commands: Any) -> None:
                         "(default), or crops of the built-in photos, once per painting")
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
-                   help=f"adaptation content weight for MetaStyle and Johnson (default {ADAPT_LOSS.content_weight:g})")
+                   help=f"adaptation content weight for MetaStyle and Johnson (default {WINDOW_CONTENT_WEIGHT:g} on windows "
+                        f"of the photo, {ADAPT_LOSS.content_weight:g} on crops of the built-in photos)")
     p.add_argument("--content-balance", type=float,
                    help=f"how adaptation's content weight follows the painting's loudness, for MetaStyle and Johnson "
                         f"(default {ADAPT_LOSS.content_balance:g})")

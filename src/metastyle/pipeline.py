@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .adapt import AdaptConfig, adapt_network, default_adapt_config
+from .adapt import ADAPT_LOSS, AdaptConfig, adapt_network, default_adapt_config
 from .controls import (
     apply_strength,
     check_strength,
@@ -45,8 +45,9 @@ from .vgg import VGG19, check_side
 # Changes with what adaptation does for the same settings, so that cached networks of an older recipe
 # are adapted again: 2 since windows are never mirrored, smaller ones take the pixels' steps, and a
 # predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps");
-# 3 since its residual blocks and last convolution adapt at rates of their own there ("Rates by section").
-ADAPTATION_RECIPE = 3
+# 3 since its residual blocks and last convolution adapt at rates of their own there ("Rates by section");
+# 4 since the default loss weights the content 60 there, not 80 ("The content weight on windows").
+ADAPTATION_RECIPE = 4
 
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
@@ -165,7 +166,9 @@ def cached_adaptation(
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
     photo_keys = [hashlib.sha256(p.detach().cpu().contiguous().numpy().tobytes()).hexdigest() for p in photos or ()]
-    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, asdict(config), photo_keys, ADAPTATION_RECIPE], sort_keys=True).encode()).hexdigest()
+    default_loss = config.loss is ADAPT_LOSS  # which windows weight otherwise (`AdaptConfig.for_content`)
+    settings = [asdict(config), default_loss]
+    key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, settings, photo_keys, ADAPTATION_RECIPE], sort_keys=True).encode()).hexdigest()
     cached = adapted_dir() / f"{style_path.stem}-{key[:16]}.safetensors"
     if cached.is_file():
         try:
