@@ -166,7 +166,7 @@ def cached_adaptation(
     init_key = "random" if str(init) == "random" else file_sha256(init)
     style_path = resolve_image(style)
     photo_keys = [hashlib.sha256(p.detach().cpu().contiguous().numpy().tobytes()).hexdigest() for p in photos or ()]
-    default_loss = config.loss is ADAPT_LOSS  # which windows weight otherwise (`AdaptConfig.for_content`)
+    default_loss = config.loss is ADAPT_LOSS  # windows change the default loss, not a given one (`AdaptConfig.for_content`)
     settings = [asdict(config), default_loss]
     key = hashlib.sha256(json.dumps([file_sha256(style_path), init_key, settings, photo_keys, ADAPTATION_RECIPE], sort_keys=True).encode()).hexdigest()
     cached = adapted_dir() / f"{style_path.stem}-{key[:16]}.safetensors"
