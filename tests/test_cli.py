@@ -101,6 +101,25 @@ def test_usage_errors_exit_non_zero(run_cli, run_cli_process):
     assert run_cli_process("gatys", "only-one-arg").returncode == 2
 
 
+def test_bench_loss_options_change_the_default_loss_of_what_it_adapts_on(run_cli, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from metastyle import bench
+    from metastyle.adapt import ADAPT_LOSS, WINDOW_LOSS
+    from metastyle.errors import MetastyleError
+
+    losses = []
+
+    def record(config, *_):
+        losses.append(config.adapt_overrides["loss"])
+        raise MetastyleError("recorded")
+
+    monkeypatch.setattr(bench, "run_bench", record)
+    run_cli("bench", "-o", tmp_path / "windows", "--content-balance", "0.5")
+    run_cli("bench", "-o", tmp_path / "crops", "--content", "builtin", "--content-balance", "0.5")
+    assert losses == [replace(WINDOW_LOSS, content_balance=0.5), replace(ADAPT_LOSS, content_balance=0.5)]
+
+
 def test_meta_train_and_stylize_set_up_errors_are_one_line(run_cli, tmp_path, photo):
     result = run_cli("meta-train", "--style-dir", tmp_path / "nope", "--content-dir", tmp_path, "-o", tmp_path / "run")
     assert_clean_failure(result, "no such folder")

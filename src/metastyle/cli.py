@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .adapt import ADAPT_LOSS, WINDOW_CONTENT_WEIGHT, AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, WINDOW_LOSS, AdaptConfig, default_adapt_config
 from .controls import check_strength, parse_mix
 from .data import (
     HELDOUT_PAINTINGS,
@@ -260,7 +260,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
-    loss = loss_from(args, ADAPT_LOSS)
+    loss = loss_from(args, WINDOW_LOSS if args.content == "photo" else ADAPT_LOSS)  # the options change what the content takes
     overrides = {"loss": loss} if loss is not None else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
                   if value is not None}
@@ -472,11 +472,11 @@ def _bench_command(commands: Any) -> None:
                         "(default), or crops of the built-in photos, once per painting")
     p.add_argument("--timing-sizes", type=comma_separated(int, "integers"), default=list(bench.timing_sizes), help="'' skips the timing")
     p.add_argument("--content-weight", type=float,
-                   help=f"adaptation content weight for MetaStyle and Johnson (default {WINDOW_CONTENT_WEIGHT:g} on windows "
+                   help=f"adaptation content weight for MetaStyle and Johnson (default {WINDOW_LOSS.content_weight:g} on windows "
                         f"of the photo, {ADAPT_LOSS.content_weight:g} on crops of the built-in photos)")
     p.add_argument("--content-balance", type=float,
                    help=f"how adaptation's content weight follows the painting's loudness, for MetaStyle and Johnson "
-                        f"(default {ADAPT_LOSS.content_balance:g})")
+                        f"(default {WINDOW_LOSS.content_balance:g} on windows of the photo, {ADAPT_LOSS.content_balance:g} on crops)")
     cpu, gpu = default_adapt_config(torch.device("cpu")), default_adapt_config(torch.device("cuda"))
     p.add_argument("--batch", type=int, help=f"adaptation's content crops per step (default {cpu.batch}; {gpu.batch} on CUDA)")
     p.add_argument("--crop-size", type=int, help=f"adaptation's content crop size (default {cpu.size}; {gpu.size} on CUDA)")

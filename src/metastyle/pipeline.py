@@ -46,8 +46,9 @@ from .vgg import VGG19, check_side
 # are adapted again: 2 since windows are never mirrored, smaller ones take the pixels' steps, and a
 # predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps");
 # 3 since its residual blocks and last convolution adapt at rates of their own there ("Rates by section");
-# 4 since the default loss weights the content 60 there, not 80 ("The content weight on windows").
-ADAPTATION_RECIPE = 4
+# 4 since the default loss weights the content 60 there, not 80 ("The content weight on windows");
+# 5 since that weight follows the painting's loudness at a power of 0.75 ("Faint and loud paintings on windows").
+ADAPTATION_RECIPE = 5
 
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
