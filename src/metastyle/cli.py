@@ -260,7 +260,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
-    loss = loss_from(args, WINDOW_LOSS if args.content == "photo" else ADAPT_LOSS)  # the options change what the content takes
+    loss = loss_from(args, WINDOW_LOSS if args.content == "photo" else ADAPT_LOSS)  # the options change the default loss of what it adapts on
     overrides = {"loss": loss} if loss is not None else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
                   if value is not None}
