@@ -28,7 +28,8 @@ def main(path: str) -> None:
     lite, rows = lite_peer(), []
     for painting, photo_name in PAIRS:
         style, photo = resolve_image(f"builtin:{painting}"), load_image(resolve_image(f"builtin:{photo_name}"), SIZE)
-        images = [tensor_to_pil(photo), open_image(style), lite.stylize_with(tensor_to_pil(photo), open_image(style), max_size=SIZE)]
+        photo_image, painting_image = tensor_to_pil(photo), open_image(style)
+        images = [photo_image, painting_image, lite.stylize_with(photo_image, painting_image, max_size=SIZE)]
         for loss in LOSSES.values():
             network, _ = pipeline.adapt(style, photos=[photo], config=replace(CPU_ADAPT, loss=loss), device="cpu")
             images.append(tensor_to_pil(Stylizer(network, SCORED)(photo)))
