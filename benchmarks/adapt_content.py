@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapt_lrs import PHOTOS, candidate_parser, evaluation_photos, run_candidates, training_paintings
+from adapt_lrs import PHOTOS, candidate_parser, evaluation_photos, run_candidates, stand_in_paintings
 from crop_weights import report, saved_rows
 from metastyle.adapt import CPU_ADAPT
 from metastyle.data import list_images, training_builtins
@@ -36,7 +36,7 @@ def candidates() -> dict[str, list[Path]]:
 
 def main() -> None:
     args = candidate_parser(__doc__, 12, 3, "benchmarks/adapt_content.json").parse_args()
-    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    paintings, photos = stand_in_paintings(args), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
     content = candidates()
     configs = dict.fromkeys(content, CPU_ADAPT.with_rates(start.rates))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, training_paintings
+from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, stand_in_paintings
 from crop_weights import report, saved_rows
 from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, adapt_network
 from metastyle.bench import SCORED
@@ -62,7 +62,7 @@ def main() -> None:
     if args.grid:
         grid(args.grid, start, vgg)
         return
-    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    paintings, photos = stand_in_paintings(args), evaluation_photos(args.photos)
     rows = saved_rows(args.output, paintings, photos, vgg)
     configs = {f"balance {balance:g}": replace(CPU_ADAPT, loss=replace(ADAPT_LOSS, content_balance=balance)).with_rates(start.rates)
                for balance in BALANCES}

@@ -9,6 +9,7 @@ bench stays an unbiased measure of the choice. `crops/weights.json` was measured
 start at 13,820 iterations, the shipped small start then (`--init` takes another).
 
     python benchmarks/crop_weights.py --only "1x256, cw 80" "1x256, cw 120" -o benchmarks/crops/weights-a.json
+    python benchmarks/crop_weights.py --recolour --only "1x256, cw 80" "1x256, momentum 0.7" -o benchmarks/crops/momentum.json
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, scored, training_paintings
+from adapt_lrs import candidate_parser, evaluation_photos, run_candidates, scored, stand_in_paintings
 from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT
 from metastyle.images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from metastyle.peers import lite_peer
@@ -33,6 +34,8 @@ CANDIDATES = {  # name: AdaptConfig overrides, the content weight apart
     # The start's own rates (1e-4, InstanceNorm 1e-2) were chosen for 25 steps of 2x128; 12 steps may want others.
     **{f"1x256, lr {lr:g}, in {in_lr:g}": ({**ONE_CROP, "lr": lr, "in_lr": in_lr}, 80.0)
        for lr, in_lr in ((2e-4, 1e-2), (1e-4, 2e-2), (2e-4, 2e-2), (5e-5, 1e-2), (1e-4, 5e-3))},
+    # Adam's momentum, 0.7 on windows of the photo (start.PREDICTED_START_WINDOW_RATES): on crops too?
+    "1x256, momentum 0.7": ({**ONE_CROP, "beta1": 0.7}, 80.0),
 }
 
 
@@ -58,7 +61,7 @@ def saved_rows(output: Path, paintings: list[Path], photos: list[Path], vgg: VGG
 
 def main() -> None:
     args = candidate_parser(__doc__, 8, 3, "benchmarks/crops/weights.json").parse_args()
-    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
+    paintings, photos = stand_in_paintings(args), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
     rows = saved_rows(args.output, paintings, photos, vgg)
     configs = {name: replace(CPU_ADAPT, **overrides, loss=replace(ADAPT_LOSS, content_weight=weight)).with_rates(start.rates)

@@ -20,6 +20,9 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py --recolour --paintings 24 -o benchmarks/photo_windows/balance.json \
         --reference "content weight 60" --only "content weight 60" "content weight 60, balance 0.85" \
         "content weight 60, balance 0.75" "content weight 60, balance 0.5"   # how 60 follows the painting's loudness
+    python benchmarks/photo_windows.py --recolour --paintings 8 -o benchmarks/photo_windows/momentum.json \
+        --reference "content weight 60, balance 0.75" --only "content weight 60, balance 0.75" \
+        "momentum 0.8" "momentum 0.7" "momentum 0.6" "momentum 0.5"   # Adam's momentum on windows
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -33,9 +36,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from adapt_lrs import candidate_parser, evaluation_photos, scored, training_paintings
+from adapt_lrs import candidate_parser, evaluation_photos, scored, stand_in_paintings
 from crop_weights import report, saved_rows
 from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, AdaptConfig, adapt_network
 from metastyle.bench import SCORED
@@ -72,6 +74,9 @@ CANDIDATES = {
     # How the weight of 60 follows the painting's loudness: below 1, faint paintings keep more photo, loud ones less
     **{f"content weight 60, balance {b:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=b)})
        for b in (0.85, 0.75, 0.5)},
+    # Adam's momentum (its first-moment decay; 0.9 above) with the loss and rates above
+    **{f"momentum {m:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75), "beta1": m})
+       for m in (0.8, 0.7, 0.6, 0.5)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 
@@ -82,16 +87,6 @@ class MirroredWindows(PhotoWindows):
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         windows = super().sample(batch, generator)
         return torch.cat([mirrored_half_the_time(w, generator) for w in windows.split(1)])
-
-
-def recoloured(paintings: list[Path], folder: Path) -> list[Path]:
-    """Each painting with its channels permuted (RGB to BRG), saved once in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for painting in paintings:
-        if not (folder / f"{painting.stem}.png").is_file():
-            r, g, b = Image.open(painting).convert("RGB").split()
-            Image.merge("RGB", (b, r, g)).save(folder / f"{painting.stem}.png")
-    return [folder / f"{p.stem}.png" for p in paintings]
 
 
 def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, paintings: list[Path], photos: list[Path],
@@ -113,12 +108,9 @@ def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, p
 
 def main() -> None:
     parser = candidate_parser(__doc__, 8, 3, "benchmarks/photo_windows/pixels.json")
-    parser.add_argument("--recolour", action="store_true", help="permute the paintings' colour channels (RGB to BRG)")
     parser.add_argument("--reference", default=REFERENCE, help="the candidate that totals are set against, pair by pair")
     args = parser.parse_args()
-    paintings, photos = training_paintings(args.paintings), evaluation_photos(args.photos)
-    if args.recolour:
-        paintings = recoloured(paintings, Path("runs/recoloured"))
+    paintings, photos = stand_in_paintings(args), evaluation_photos(args.photos)
     vgg, start = VGG19(), load_start(args.init)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = saved_rows(args.output, paintings, photos, vgg)

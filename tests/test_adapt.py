@@ -91,10 +91,12 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     tiny = AdaptConfig(steps=1, batch=1, size=24, style_size=24)
     names = ("lr", "in_lr", "residual_lr", "output_lr")
 
-    def rates(init, config, **content):
+    def settings(init, config, **content):
         content = content or {"content_dir": photos[0].parent}
-        settings = pipeline.adapt(painting, init=init, config=config, device="cpu", vgg=vgg, **content)[1]["settings"]
-        return tuple(settings[name] for name in names)
+        return pipeline.adapt(painting, init=init, config=config, device="cpu", vgg=vgg, **content)[1]["settings"]
+
+    def rates(init, config, **content):
+        return tuple(settings(init, config, **content)[name] for name in names)
 
     def expected(rates: dict[str, float]) -> tuple[float, ...]:
         return tuple(rates.get(name, rates["lr"]) for name in names)
@@ -109,6 +111,25 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3), photos=[photos[0]]) == (1e-3, on_windows["in_lr"], 1e-3, 1e-3)
     assert rates("random", tiny) == (1e-3,) * 4  # the reference's: Johnson et al.'s baseline keeps them
     assert rates("random", replace(tiny, lr=3e-3)) == (3e-3,) * 4
+    # Adam's momentum: the start's own on windows, the reference's 0.9 on crops and from a random start
+    assert settings(tmp_path / "init.safetensors", tiny, photos=[photos[0]])["beta1"] == on_windows["beta1"] != 0.9
+    assert settings(tmp_path / "init.safetensors", tiny)["beta1"] == settings("random", tiny, photos=[photos[0]])["beta1"] == 0.9
+    assert settings(tmp_path / "init.safetensors", replace(tiny, beta1=0.5), photos=[photos[0]])["beta1"] == 0.5
+
+
+def test_adam_takes_the_momentum_given(vgg, painting, photos, monkeypatch):
+    made = []
+
+    class Spy(torch.optim.Adam):
+        def __init__(self, params, **kwargs):
+            made.append(kwargs)
+            super().__init__(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", Spy)
+    adapt_network(TransformerNet(), load_image(painting, 32), ImageSampler(photos, 24), replace(SMALL, steps=1, beta1=0.7), vgg=vgg)
+    assert made == [{"betas": (0.7, 0.999)}]
+    with pytest.raises(MetastyleError, match="beta1"):
+        replace(SMALL, beta1=1.0)
 
 
 def test_model_file_round_trip_with_metadata(tmp_path):

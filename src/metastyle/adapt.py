@@ -72,6 +72,9 @@ class AdaptConfig:
     # of the photo (`start.PREDICTED_START_WINDOW_RATES`).
     residual_lr: float | None = setting(None, "Adam learning rate of the residual blocks' convolutions (default: the start's own, else --lr)", type=float)
     output_lr: float | None = setting(None, "Adam learning rate of the last convolution, to RGB (default: the start's own, else --lr)", type=float)
+    beta1: float | None = setting(None, f"Adam's momentum, its first-moment decay (default: the start's own, "
+                                        f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start; "
+                                        "the reference's 0.9 from any other)", type=float)
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -87,6 +90,8 @@ class AdaptConfig:
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
+        if self.beta1 is not None and not 0 <= self.beta1 < 1:
+            raise MetastyleError(f"beta1 must be at least 0 and below 1, got {self.beta1:g}")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
             raise MetastyleError(f"need at least 1 crop a step and sizes of at least {MIN_SIDE} px (at most {MAX_SIDE}), "
                                  f"got {self.batch} crops of {self.size} px, painting at {self.style_size} px")
@@ -104,8 +109,9 @@ class AdaptConfig:
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
         """These settings with the rates they leave open (None) taken from `rates` (a start's own),
-        then from the reference: Adam 1e-3 on every parameter. An `lr` set in these settings holds for
-        every convolution whose section they give no rate of its own, whatever `rates` gives it."""
+        then from the reference: Adam 1e-3 on every parameter, momentum 0.9. An `lr` set in these
+        settings holds for every convolution whose section they give no rate of its own, whatever
+        `rates` gives it."""
         lr = self.lr if self.lr is not None else rates.get("lr", 1e-3)
         sections = {} if self.lr is not None else rates
 
@@ -114,7 +120,7 @@ class AdaptConfig:
             return value if value is not None else given.get(name, lr)
 
         return replace(self, lr=lr, in_lr=own("in_lr", rates), residual_lr=own("residual_lr", sections),
-                       output_lr=own("output_lr", sections))
+                       output_lr=own("output_lr", sections), beta1=self.beta1 if self.beta1 is not None else rates.get("beta1", 0.9))
 
 
 # The reference's 200 steps of 4 crops of 256 px take 15 minutes on two CPU cores. On the CPU the
@@ -189,7 +195,7 @@ def adapt_steps(
     Call it outside autocast: it enters its own for each forward pass."""
     config = config.with_rates({})
     model.train()
-    optimizer = torch.optim.Adam(_parameter_groups(model, config))
+    optimizer = torch.optim.Adam(_parameter_groups(model, config), betas=(config.beta1, 0.999))
     precision = autocast(next(model.parameters()).device, config.precision)
     for step, batch in enumerate(batches, start=1):
         with precision:

@@ -47,8 +47,9 @@ from .vgg import VGG19, check_side
 # predicted start adapts faster on them (RESULTS.md, "Adapting on the photo: no mirror, the pixels' steps");
 # 3 since its residual blocks and last convolution adapt at rates of their own there ("Rates by section");
 # 4 since the default loss weights the content 60 there, not 80 ("The content weight on windows");
-# 5 since that weight follows the painting's loudness at a power of 0.75 ("Faint and loud paintings on windows").
-ADAPTATION_RECIPE = 5
+# 5 since that weight follows the painting's loudness at a power of 0.75 ("Faint and loud paintings on windows");
+# 6 since Adam's momentum is 0.7 there, not 0.9 ("Less momentum on windows").
+ADAPTATION_RECIPE = 6
 
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
