@@ -77,6 +77,10 @@ CANDIDATES = {
     # Adam's momentum (its first-moment decay; 0.9 above) with the loss and rates above
     **{f"momentum {m:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75), "beta1": m})
        for m in (0.8, 0.7, 0.6, 0.5)},
+    # Faster rates at momentum 0.7, which overshoots less
+    **{f"momentum 0.7, rates x{x:g}": (False, True, {**{k: v * x for k, v in SECTION_RATES.items()}, "beta1": 0.7,
+                                                     "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75)})
+       for x in (1.5, 2)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 

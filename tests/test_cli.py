@@ -152,7 +152,8 @@ def test_numbers_that_are_not_numbers_or_are_out_of_range_are_refused(run_cli, t
     for option, value, message in [("--lr", "nan", "lr must be a finite number"), ("--in-lr", "inf", "in lr must be a finite number"),
                                    ("--lr", "-1", "lr must be above 0"), ("--content-weight", "nan", "content weight must be a finite"),
                                    ("--style-weight", "-1000", "style weight must be at least 0"),
-                                   ("--style-layer-weights", "nan,1,1,1,1", "style layer weights must be a finite")]:
+                                   ("--style-layer-weights", "nan,1,1,1,1", "style layer weights must be a finite"),
+                                   ("--beta1", "1", "beta1 must be at least 0 and below 1")]:
         assert_clean_failure(run_cli("adapt", painting, "-o", model, option, value, "--steps", "1"), message)
     assert not model.exists()
     for value, message in [("nan", "lr must be a finite number"), ("-1", "lr must be above 0")]:

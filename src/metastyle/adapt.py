@@ -145,7 +145,9 @@ def default_adapt_config(device: torch.device) -> AdaptConfig:
     windows of the photo, as `stylize --style` adapts, both losses keep falling to 200 steps:
     2.48x Gatys' total there, 4.27x at the CPU's 12 (RESULTS.md, "More steps on the photo"; 3.12x
     since windows are unmirrored, count pixels and take faster rates, by section; 2.59x at content
-    weight 60; 2.70x with `WINDOW_LOSS`'s balance for faint and loud paintings)."""
+    weight 60; 2.70x with `WINDOW_LOSS`'s balance for faint and loud paintings; 2.52x with Adam's
+    momentum at 0.7 there). The window settings were chosen at the CPU's 12 steps; CUDA's 200 steps
+    take them unmeasured (no GPU was lent)."""
     return AdaptConfig() if device.type == "cuda" else CPU_ADAPT
 
 

@@ -374,7 +374,7 @@ def _distill_command(commands: Any) -> None:
     p.set_defaults(func=_cmd_distill)
 
 
-ADAPT_OPTIONS = ("steps", "lr", "in_lr", "residual_lr", "output_lr", "batch", "size", "style_size", "params", "seed", "precision", "loss")
+ADAPT_OPTIONS = ("steps", "lr", "in_lr", "residual_lr", "output_lr", "beta1", "batch", "size", "style_size", "params", "seed", "precision", "loss")
 
 
 def _adapt_commands(commands: Any) -> None:
