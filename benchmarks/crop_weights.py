@@ -9,7 +9,7 @@ bench stays an unbiased measure of the choice. `crops/weights.json` was measured
 start at 13,820 iterations, the shipped small start then (`--init` takes another).
 
     python benchmarks/crop_weights.py --only "1x256, cw 80" "1x256, cw 120" -o benchmarks/crops/weights-a.json
-    python benchmarks/crop_weights.py --recolour --only "1x256, cw 80" "1x256, momentum 0.7" -o benchmarks/crops/momentum.json
+    python benchmarks/crop_weights.py --recolour --only "1x256, cw 80" "1x256, momentum 0.7" "1x256, momentum 0.95" -o benchmarks/crops/momentum.json
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ CANDIDATES = {  # name: AdaptConfig overrides, the content weight apart
     **{f"1x256, lr {lr:g}, in {in_lr:g}": ({**ONE_CROP, "lr": lr, "in_lr": in_lr}, 80.0)
        for lr, in_lr in ((2e-4, 1e-2), (1e-4, 2e-2), (2e-4, 2e-2), (5e-5, 1e-2), (1e-4, 5e-3))},
     # Adam's momentum, 0.7 on windows of the photo (start.PREDICTED_START_WINDOW_RATES): on crops too?
-    "1x256, momentum 0.7": ({**ONE_CROP, "beta1": 0.7}, 80.0),
+    **{f"1x256, momentum {m:g}": ({**ONE_CROP, "beta1": m}, 80.0) for m in (0.7, 0.95)},
 }
 
 
