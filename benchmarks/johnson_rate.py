@@ -4,7 +4,7 @@ N times the steps" is read against Johnson at its best? Three held-out paintings
 100 steps, the default objective on windows (`adapt.WINDOW_LOSS`). Each argument is one run: a rate,
 or `beta1=` a momentum (at 1e-3).
 
-    python benchmarks/johnson_rate.py benchmarks/photo_windows/johnson_rate.json 2e-3 5e-4 beta1=0.8
+    python benchmarks/johnson_rate.py benchmarks/photo_windows/johnson_rate.json 2e-3 5e-4 beta1=0.7
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main(output: str, runs: list[dict[str, float]]) -> None:
 
 
 def parsed(run: str) -> dict[str, float]:
-    """"5e-4" is a rate; "beta1=0.8" a momentum."""
+    """"5e-4" is a rate; "beta1=0.7" a momentum."""
     key, _, value = run.rpartition("=")
     return {key or "lr": float(value)}
 

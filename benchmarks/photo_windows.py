@@ -39,7 +39,7 @@ import torch
 
 from adapt_lrs import candidate_parser, evaluation_photos, scored, stand_in_paintings
 from crop_weights import report, saved_rows
-from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, AdaptConfig, adapt_network
+from metastyle.adapt import ADAPT_LOSS, CPU_ADAPT, WINDOW_LOSS, AdaptConfig, adapt_network
 from metastyle.bench import SCORED
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
@@ -74,12 +74,10 @@ CANDIDATES = {
     # How the weight of 60 follows the painting's loudness: below 1, faint paintings keep more photo, loud ones less
     **{f"content weight 60, balance {b:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=b)})
        for b in (0.85, 0.75, 0.5)},
-    # Adam's momentum (its first-moment decay; 0.9 above) with the loss and rates above
-    **{f"momentum {m:g}": (False, True, {**SECTION_RATES, "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75), "beta1": m})
-       for m in (0.8, 0.7, 0.6, 0.5)},
+    # Adam's momentum (its first-moment decay; 0.9 above) with the rates above and windows' loss (balance 0.75)
+    **{f"momentum {m:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": m}) for m in (0.8, 0.7, 0.6, 0.5)},
     # Faster rates at momentum 0.7, which overshoots less
-    **{f"momentum 0.7, rates x{x:g}": (False, True, {**{k: v * x for k, v in SECTION_RATES.items()}, "beta1": 0.7,
-                                                     "loss": replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75)})
+    **{f"momentum 0.7, rates x{x:g}": (False, True, {**{k: v * x for k, v in SECTION_RATES.items()}, "loss": WINDOW_LOSS, "beta1": 0.7})
        for x in (1.5, 2)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
