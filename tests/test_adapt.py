@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import smooth_photo
 from metastyle import device, pipeline
-from metastyle.adapt import AdaptConfig, adapt_network
+from metastyle.adapt import AdaptConfig, adapt_network, default_adapt_config
 from metastyle.inference import InferenceConfig
 from metastyle.sampling import ImageSampler, PhotoWindows
 from metastyle.errors import MetastyleError
@@ -115,6 +115,9 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     assert settings(tmp_path / "init.safetensors", tiny, photos=[photos[0]])["beta1"] == on_windows["beta1"] != 0.9
     assert settings(tmp_path / "init.safetensors", tiny)["beta1"] == settings("random", tiny, photos=[photos[0]])["beta1"] == 0.9
     assert settings(tmp_path / "init.safetensors", replace(tiny, beta1=0.5), photos=[photos[0]])["beta1"] == 0.5
+    # CUDA's longer budget keeps 0.9 on windows too
+    for kind, momentum in (("cpu", on_windows["beta1"]), ("cuda", 0.9)):
+        assert default_adapt_config(torch.device(kind)).with_rates(on_windows).beta1 == momentum
 
 
 def test_adam_takes_the_momentum_given(vgg, painting, photos, monkeypatch):
