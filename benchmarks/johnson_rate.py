@@ -20,13 +20,13 @@ from metastyle.bench import BenchConfig, run_bench
 PAINTINGS = ("wheat-field-with-cypresses", "shiva-and-parvati-playing-chaupar-folio", "old-trees-level-distance")
 
 
-def main(output: str, runs: list[dict[str, float]]) -> None:
-    rows = json.loads(Path(output).read_text())["rows"] if Path(output).is_file() else []  # runs add to a file's rows
+def main(output: Path, runs: list[dict[str, float]]) -> None:
+    rows = json.loads(output.read_text())["rows"] if output.is_file() else []  # runs add to a file's rows
     for overrides in runs:
         config = BenchConfig(styles=PAINTINGS, photos=("chelsea", "coffee"), steps=(25, 50, 100), timing_sizes=(),
                              methods=("Johnson",), adapt_overrides=overrides)
         rows += [{**r, **overrides} for r in run_bench(config, torch.device("cpu"))["rows"] if r["method"] == "Johnson"]
-        Path(output).write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=1))
+        output.write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=1))
         print(overrides, "done", flush=True)
 
 
@@ -37,4 +37,4 @@ def parsed(run: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], [parsed(r) for r in sys.argv[2:]])
+    main(Path(sys.argv[1]), [parsed(r) for r in sys.argv[2:]])

@@ -53,6 +53,13 @@ ADAPT_LOSS = LossConfig(content_weight=80.0, style_layer_weights=(1000.0, 1.0, 1
 # 0.75 keeps the wider margin to lite of the two best. Held out: 63 of 75 (58 at 1), means 0.92x,
 # Gatys 2.70x (2.59x) (RESULTS.md, "Faint and loud paintings on windows").
 WINDOW_LOSS = replace(ADAPT_LOSS, content_weight=60.0, content_balance=0.75)
+# Adam's decays as the reference (and torch) set them: the momentum a start without its own keeps.
+REFERENCE_BETAS = (0.9, 0.999)
+
+
+def default_loss(on_windows: bool) -> LossConfig:
+    """Adaptation's loss where none is given: on windows of the photo to be drawn, or on crops of other photos."""
+    return WINDOW_LOSS if on_windows else ADAPT_LOSS
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,7 @@ class AdaptConfig:
         on 23 of 24 training pairs; 14% on recoloured ones, 21 of 24; RESULTS.md, "Adapting on the
         photo: no mirror, the pixels' steps"). On windows of the photo, a loss left at ADAPT_LOSS
         becomes `WINDOW_LOSS`; a loss given keeps its own."""
-        windows = isinstance(content, PhotoWindows) and self.loss is ADAPT_LOSS
-        loss = WINDOW_LOSS if windows else self.loss
+        loss = default_loss(isinstance(content, PhotoWindows)) if self.loss is ADAPT_LOSS else self.loss
         return replace(self, steps=self.steps * self.size**2 // content.pixels, loss=loss)
 
     def with_rates(self, rates: Mapping[str, float]) -> AdaptConfig:
@@ -120,7 +126,7 @@ class AdaptConfig:
             return value if value is not None else given.get(name, lr)
 
         return replace(self, lr=lr, in_lr=own("in_lr", rates), residual_lr=own("residual_lr", sections),
-                       output_lr=own("output_lr", sections), beta1=self.beta1 if self.beta1 is not None else rates.get("beta1", 0.9))
+                       output_lr=own("output_lr", sections), beta1=self.beta1 if self.beta1 is not None else rates.get("beta1", REFERENCE_BETAS[0]))
 
 
 # The reference's 200 steps of 4 crops of 256 px take 15 minutes on two CPU cores. On the CPU the
@@ -135,7 +141,7 @@ class AdaptConfig:
 # px crop a step: the CPU default"). The painting at 256 px is the size it is scored at (and what
 # meta-training used).
 CPU_ADAPT = AdaptConfig(steps=12, size=256, batch=1, style_size=256, precision="auto")
-CUDA_ADAPT = AdaptConfig(beta1=0.9)
+CUDA_ADAPT = AdaptConfig(beta1=REFERENCE_BETAS[0])
 
 
 def default_adapt_config(device: torch.device) -> AdaptConfig:
@@ -200,7 +206,7 @@ def adapt_steps(
     Call it outside autocast: it enters its own for each forward pass."""
     config = config.with_rates({})
     model.train()
-    optimizer = torch.optim.Adam(_parameter_groups(model, config), betas=(config.beta1, 0.999))
+    optimizer = torch.optim.Adam(_parameter_groups(model, config), betas=(config.beta1, REFERENCE_BETAS[1]))
     precision = autocast(next(model.parameters()).device, config.precision)
     for step, batch in enumerate(batches, start=1):
         with precision:

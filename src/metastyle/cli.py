@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .adapt import ADAPT_LOSS, WINDOW_LOSS, AdaptConfig, default_adapt_config
+from .adapt import ADAPT_LOSS, WINDOW_LOSS, AdaptConfig, default_adapt_config, default_loss
 from .controls import check_strength, parse_mix
 from .data import (
     HELDOUT_PAINTINGS,
@@ -260,7 +260,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise MetastyleError(f"{out}: already holds results (pass --overwrite to replace them)")
     for name in (*args.styles, *args.photos):
         resolve_image(f"builtin:{name}")  # unknown names fail now, not after an hour
-    loss = loss_from(args, WINDOW_LOSS if args.content == "photo" else ADAPT_LOSS)  # the options change the default loss of what it adapts on
+    loss = loss_from(args, default_loss(args.content == "photo"))  # the options change the default loss of what it adapts on
     overrides = {"loss": loss} if loss is not None else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision))
                   if value is not None}
