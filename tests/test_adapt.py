@@ -1,5 +1,6 @@
 """Adaptation, the Johnson baseline, model files and stylisation."""
 
+import sys
 from dataclasses import replace
 
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 
 from conftest import smooth_photo
 from metastyle import device, pipeline
-from metastyle.adapt import AdaptConfig, adapt_network, default_adapt_config
+from metastyle.adapt import AdaptConfig, adapt_network, adapt_steps, default_adapt_config
 from metastyle.inference import InferenceConfig
 from metastyle.sampling import ImageSampler, PhotoWindows
 from metastyle.errors import MetastyleError
@@ -133,6 +134,35 @@ def test_adam_takes_the_momentum_given(vgg, painting, photos, monkeypatch):
     assert made == [{"betas": (0.7, 0.999)}]
     with pytest.raises(MetastyleError, match="beta1"):
         replace(SMALL, beta1=1.0)
+
+
+def test_a_window_that_repeats_is_seen_by_vgg_once_and_adapts_as_before(vgg, painting, photos, monkeypatch):
+    style, small, other = load_image(painting, 32), load_image(photos[0], 24), load_image(photos[1], 24)
+    calls = []
+    fresh = PerceptualLoss.content_targets
+
+    def counted(self, content):
+        calls.append(content.shape)
+        return fresh(self, content)
+
+    def adapted(batches):
+        torch.manual_seed(0)
+        model = TransformerNet()
+        adapt_steps(model, PerceptualLoss(vgg, style, SMALL.loss), batches, replace(SMALL, steps=len(batches)))
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    # A photo no larger than the window: every step's window is the whole photo, equal but not the same tensor
+    windows = PhotoWindows([small], 24)
+    batches = [windows.sample(1, torch.Generator().manual_seed(i)) for i in range(4)]
+    with monkeypatch.context() as m:  # every step's own targets, as adaptation did before
+        m.setattr(sys.modules["metastyle.adapt"], "_repeat_aware_targets", lambda loss_fn: loss_fn.content_targets)
+        every_step = adapted(batches)
+    monkeypatch.setattr(PerceptualLoss, "content_targets", counted)
+    assert torch.equal(adapted(batches), every_step)
+    assert len(calls) == 1
+    calls.clear()
+    adapted([small, other, other.clone(), small])  # a batch that changes is seen again
+    assert len(calls) == 3
 
 
 def test_model_file_round_trip_with_metadata(tmp_path):
