@@ -23,6 +23,9 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py --recolour --paintings 8 -o benchmarks/photo_windows/momentum.json \
         --reference "content weight 60, balance 0.75" --only "content weight 60, balance 0.75" \
         "momentum 0.8" "momentum 0.7" "momentum 0.6" "momentum 0.5"   # Adam's momentum on windows
+    python benchmarks/photo_windows.py --recolour --paintings 2 -o benchmarks/photo_windows/momentum-steps.json \
+        --reference "25 steps, momentum 0.9" --only "25 steps, momentum 0.9" "25 steps, momentum 0.8" \
+        "25 steps, momentum 0.7" "50 steps, momentum 0.9" ...   # the momentum at longer budgets
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -79,6 +82,9 @@ CANDIDATES = {
     # Faster rates at momentum 0.7, which overshoots less
     **{f"momentum 0.7, rates x{x:g}": (False, True, {**{k: v * x for k, v in SECTION_RATES.items()}, "loss": WINDOW_LOSS, "beta1": 0.7})
        for x in (1.5, 2)},
+    # The momentum at more steps than the CPU's 12: where 0.9's smoothing starts to pay (a default that follows the budget)
+    **{f"{n} steps, momentum {m:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": m, "steps": n})
+       for n in (25, 50, 100) for m in (0.9, 0.8, 0.7)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 

@@ -116,9 +116,13 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     assert settings(tmp_path / "init.safetensors", tiny, photos=[photos[0]])["beta1"] == on_windows["beta1"] != 0.9
     assert settings(tmp_path / "init.safetensors", tiny)["beta1"] == settings("random", tiny, photos=[photos[0]])["beta1"] == 0.9
     assert settings(tmp_path / "init.safetensors", replace(tiny, beta1=0.5), photos=[photos[0]])["beta1"] == 0.5
-    # CUDA's longer budget keeps 0.9 on windows too
+    # The start's momentum was chosen at the CPU's 12 steps; longer budgets (CUDA's 200) move it to the reference's 0.9
     for kind, momentum in (("cpu", on_windows["beta1"]), ("cuda", 0.9)):
         assert default_adapt_config(torch.device(kind)).with_rates(on_windows).beta1 == momentum
+    momenta = [AdaptConfig(steps=steps).with_rates(on_windows).beta1 for steps in (1, 12, 24, 48, 100)]
+    assert momenta == pytest.approx([0.7, 0.7, 0.8, 0.9, 0.9])
+    assert settings(tmp_path / "init.safetensors", replace(tiny, steps=24), photos=[photos[0]])["beta1"] == pytest.approx(0.8)
+    assert AdaptConfig(steps=100, beta1=0.7).with_rates(on_windows).beta1 == 0.7  # one given holds at any budget
 
 
 def test_adam_takes_the_momentum_given(vgg, painting, photos, monkeypatch):

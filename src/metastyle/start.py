@@ -60,8 +60,9 @@ PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
 # ends 0.959x / 0.933x / 0.957x / 0.961x at 0.8 / 0.7 / 0.6 / 0.5 (median; lower on 24 / 23 / 16 /
 # 17 of 24), content and style both lower (0.7 on all 24 paintings: 0.934x, lower on 67 of 72);
 # Adam's second-moment decay (0.99, 0.9) changed nothing (0.997-0.999x). On crops, where each step
-# brings a new crop, 0.7 is 1.010x: they keep the reference's 0.9, as CUDA's 200 steps do
-# (`adapt.CUDA_ADAPT`: at 100 steps 0.7 was 1.022x). Held out: total 0.945x (lower on
+# brings a new crop, 0.7 is 1.010x: they keep the reference's 0.9. The 0.7 holds at the CPU's 12
+# steps; longer budgets move it back towards 0.9 (`adapt.budget_momentum`: at 100 steps 0.7 was
+# 1.022x, at 50 1.017x, at 25 0.956x). Held out: total 0.945x (lower on
 # 72 of 75), both below lite's on 66 of 75 (63), Gatys 2.52x (2.70x) (RESULTS.md, "Less momentum on windows").
 PREDICTED_START_WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2, "residual_lr": 8e-4, "output_lr": 1e-4, "beta1": 0.7}
 
