@@ -85,7 +85,7 @@ def test_each_group_moves_at_its_own_rate(vgg, painting, photos):
 
 def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_path, vgg, painting, photos):
     from metastyle.predictor import StylePredictor
-    from metastyle.start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
+    from metastyle.start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES, RANDOM_START_WINDOW_RATES
 
     torch.manual_seed(0)
     save_model(TransformerNet(), tmp_path / "init.safetensors", {"kind": "meta-trained"}, predictor=StylePredictor())
@@ -106,7 +106,7 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     assert rates(tmp_path / "init.safetensors", tiny) == expected(own)
     assert rates(tmp_path / "init.safetensors", tiny, photos=[photos[0]]) == expected(on_windows)
     assert len(set(expected(on_windows))) == 4  # on windows every section has a rate of its own
-    assert rates("random", tiny, photos=[photos[0]]) == (1e-3,) * 4
+    assert rates("random", tiny, photos=[photos[0]]) == (RANDOM_START_WINDOW_RATES["lr"],) * 4 != (1e-3,) * 4  # Johnson's best there
     assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3)) == (1e-3, own["in_lr"], 1e-3, 1e-3)
     assert rates(tmp_path / "init.safetensors", replace(tiny, output_lr=2e-5), photos=[photos[0]]) == (*expected(on_windows)[:3], 2e-5)
     assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3), photos=[photos[0]]) == (1e-3, on_windows["in_lr"], 1e-3, 1e-3)

@@ -19,7 +19,7 @@ from .images import MAX_SIDE
 from .losses import LossConfig, LossTerms, PerceptualLoss
 from .options import check_positive, check_settings, setting
 from .sampling import ImageSampler, PhotoWindows
-from .start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES
+from .start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES, RANDOM_START_WINDOW_RATES
 from .transformer import TransformerNet, rate_sections
 from .vgg import MIN_SIDE, VGG19
 
@@ -85,10 +85,10 @@ class AdaptConfig:
 
     steps: int = setting(200, "Adam steps of full-size crops (windows of a smaller photo: as many more as keep the pixels)")
     # The rates left at None are the start's own (`Start.rates_for`: tuned for a start predicted for the
-    # painting), or the reference's for any other start: Adam 1e-3 on every parameter.
+    # painting, and for a random one on windows), or the reference's: Adam 1e-3 on every parameter.
     lr: float | None = setting(None, f"Adam learning rate (default: the start's own, {PREDICTED_START_RATES['lr']:g} from a start "
                                      f"predicted for the painting, {PREDICTED_START_WINDOW_RATES['lr']:g} on windows of the photo; "
-                                     "1e-3 from any other)", type=float)
+                                     f"1e-3 from any other, {RANDOM_START_WINDOW_RATES['lr']:g} from a random one on windows)", type=float)
     in_lr: float | None = setting(None, f"Adam learning rate of the InstanceNorm parameters (default: the start's own, "
                                         f"{PREDICTED_START_RATES['in_lr']:g} from a predicted start, "
                                         f"{PREDICTED_START_WINDOW_RATES['in_lr']:g} on windows; --lr from any other)", type=float)
