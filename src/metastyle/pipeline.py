@@ -49,8 +49,9 @@ from .vgg import VGG19, check_side
 # 4 since the default loss weights the content 60 there, not 80 ("The content weight on windows");
 # 5 since that weight follows the painting's loudness at a power of 0.75 ("Faint and loud paintings on windows");
 # 6 since Adam's momentum is 0.7 there, not 0.9 ("Less momentum on windows");
-# 7 since that momentum rises with the steps asked for ("A momentum that follows the budget").
-ADAPTATION_RECIPE = 7
+# 7 since that momentum rises with the steps asked for ("A momentum that follows the budget");
+# 8 since a random start adapts at 5e-4 there ("Johnson's random start at its own rate").
+ADAPTATION_RECIPE = 8
 
 # What adaptation may take windows of: a photo's file, its PIL image or a 1x3xHxW tensor in [0, 1].
 PhotoLike = str | os.PathLike | Image.Image | torch.Tensor
