@@ -1,9 +1,9 @@
 """Johnson et al.'s random start on windows of the photo at other Adam settings than the reference's
 (1e-3, momentum 0.9): which are its best there, so that "worth N times the steps" is read against
 Johnson at its best? Three held-out paintings x two photos, 25 to 100 steps, the default objective
-on windows (`adapt.WINDOW_LOSS`). Each argument is one run: a rate, or `beta1=` a momentum (at
-1e-3). The best rate measured, 5e-4, is now the random start's own on windows
-(`start.RANDOM_START_WINDOW_RATES`), which the held-out bench uses.
+on windows (`adapt.WINDOW_LOSS`). Each argument is one run: a rate, or `beta1=` a momentum (at the
+random start's own rate). The best rate measured, 5e-4, is now that own rate on windows
+(`start.RANDOM_START_WINDOW_RATES`), which the held-out bench uses; the JSON's `beta1` rows ran at 1e-3.
 
     python benchmarks/johnson_rate.py benchmarks/photo_windows/johnson_rate.json 2e-3 5e-4 beta1=0.7 2.5e-4
 """
