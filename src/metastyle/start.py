@@ -67,8 +67,8 @@ PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
 PREDICTED_START_WINDOW_RATES = {"lr": 4e-4, "in_lr": 2e-2, "residual_lr": 8e-4, "output_lr": 1e-4, "beta1": 0.7}
 
 
-# Johnson et al.'s random start on windows of the photo: half the reference's rate. The same window
-# every step lets 1e-3 overshoot there, as it did the predicted start. On 3 held-out paintings x 2
+# Johnson et al.'s random start on windows of the photo: half the reference's rate, which is made
+# for tens of thousands of steps on crops of many photos, not a hundred on one. On 3 held-out paintings x 2
 # photos (benchmarks/johnson_rate.py, photo_windows/johnson_rate.json), its total at 25 / 50 / 100
 # steps against 1e-3's (medians of 6): 2.5e-4 0.625x / 0.736x / 0.804x, 5e-4 0.588x / 0.708x /
 # 0.781x (lower on 6 of 6 at every budget), 2e-3 2.4-3.0x. The held-out bench's baseline adapts
