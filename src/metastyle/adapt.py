@@ -98,8 +98,8 @@ class AdaptConfig:
     output_lr: float | None = setting(None, "Adam learning rate of the last convolution, to RGB (default: the start's own, else --lr)", type=float)
     beta1: float | None = setting(None, f"Adam's momentum, its first-moment decay (default: the start's own, "
                                         f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start at "
-                                        f"{MOMENTUM_BUDGET} steps, 0.1 more for each doubling of the steps, up to 0.9; "
-                                        "the reference's 0.9 from any other start)", type=float)
+                                        f"{MOMENTUM_BUDGET} steps, {MOMENTUM_PER_DOUBLING:g} more for each doubling of the steps, "
+                                        f"up to {REFERENCE_BETAS[0]:g}; the reference's {REFERENCE_BETAS[0]:g} from any other start)", type=float)
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -221,7 +221,7 @@ def _repeat_aware_targets(loss_fn: PerceptualLoss) -> Callable[[torch.Tensor], d
     last: list = [None, None]  # the batch, its targets
 
     def targets(batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        if last[0] is None or last[0].shape != batch.shape or not torch.equal(last[0], batch):
+        if last[0] is None or not torch.equal(last[0], batch):  # False for another shape too
             last[:] = batch, loss_fn.content_targets(batch)
         return last[1]
 
