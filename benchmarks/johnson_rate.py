@@ -6,6 +6,7 @@ random start's own rate). The best rate measured, 5e-4, is now that own rate on 
 (`start.RANDOM_START_WINDOW_RATES`), which the held-out bench uses; the JSON's `beta1` rows ran at 1e-3.
 
     python benchmarks/johnson_rate.py benchmarks/photo_windows/johnson_rate.json 2e-3 5e-4 beta1=0.7 2.5e-4
+    python benchmarks/johnson_rate.py benchmarks/photo_windows/johnson_sections.json lr=5e-4,in_lr=1e-2
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ def main(output: Path, runs: list[dict[str, float]]) -> None:
 
 
 def parsed(run: str) -> dict[str, float]:
-    """"5e-4" is a rate; "beta1=0.7" a momentum."""
-    key, _, value = run.rpartition("=")
-    return {key or "lr": float(value)}
+    """"5e-4" is a rate; "beta1=0.7" a momentum; "lr=5e-4,in_lr=1e-2" a rate by section (`AdaptConfig`'s names)."""
+    return {key or "lr": float(value) for key, _, value in (part.rpartition("=") for part in run.split(","))}
 
 
 if __name__ == "__main__":
