@@ -18,7 +18,6 @@ rate: its log factor moves by `--meta-lr` x g . Delta / L, within a factor of 10
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import sys
@@ -35,23 +34,20 @@ from metastyle.images import load_image
 from metastyle.losses import LossConfig, PerceptualLoss
 from metastyle.sampling import PhotoWindows, split_holdout
 from metastyle.start import load_start
-from metastyle.transformer import rate_sections
 from metastyle.vgg import VGG19
 from photo_windows import SECTION_RATES, windows_rows
 
 ADAPT = sys.modules["metastyle.adapt"]  # `metastyle.adapt` the name is the function
-SECTION_RATE = {"norm": "in_lr", "residual": "residual_lr", "output": "output_lr", "other": "lr"}
+SECTION_GROUPS = ADAPT._parameter_groups  # Adam's groups by section, which the factors split
 STAND_IN = 24  # the first paintings of `training_paintings`: photo_windows.py's evaluation, never trained on
 
 
 def tensor_groups(factors: dict[str, float]):
-    """`adapt._parameter_groups` with one group a tensor, its section's rate times its factor."""
+    """`adapt._parameter_groups` split into one group a tensor, at its section's rate times its factor."""
     def groups(model, config):
-        sections = rate_sections(model)
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return [{"params": [p], "lr": getattr(config, SECTION_RATE[sections[n]]) * factors.get(n, 1.0)}
-                for n, p in model.named_parameters()]
+        names = {id(p): n for n, p in model.named_parameters()}
+        return [{"params": [p], "lr": group["lr"] * factors.get(names[id(p)], 1.0)}
+                for group in SECTION_GROUPS(model, config) for p in group["params"]]
     return groups
 
 
@@ -126,7 +122,7 @@ def main() -> None:
         content = PhotoWindows([photo], CPU_ADAPT.size)
         config = replace(CPU_ADAPT.for_content(content), seed=state["done"]).with_rates(start.rates_for(content))
         ADAPT._parameter_groups = tensor_groups({n: math.exp(v) for n, v in state["log_factors"].items()})
-        adapted, _ = adapt_network(copy.deepcopy(network), style, content, config, vgg)
+        adapted, _ = adapt_network(network, style, content, config, vgg)  # a copy: `network` stays the start
         objective = config.loss if args.objective == "adaptation" else LossConfig()
         slopes, total = hypergradient(network, adapted, photo, style, vgg, objective)
         for name, c in slopes.items():
