@@ -33,7 +33,6 @@ photo_windows/rates.json, from this script at commit 5a91c81.)
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -107,7 +106,7 @@ def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, p
             photo = load_image(photo_path, 256)
             content = (MirroredWindows if mirrored else PhotoWindows)([photo], config.size)
             settings = config.for_content(content) if pixels else config
-            adapted, _ = adapt_network(copy.deepcopy(network), style, content, settings, vgg)
+            adapted, _ = adapt_network(network, style, content, settings, vgg)
             rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "steps": settings.steps,
                          **scored(photo, load_image(painting, 256), Stylizer(adapted, SCORED)(photo), vgg)})
         print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)
