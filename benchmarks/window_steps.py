@@ -8,8 +8,8 @@ evaluations as the default takes Adam steps (fp32: bf16's rounding breaks the li
 
 The colour match: the start's output is a sigmoid of its last convolution, so an affine map of the
 convolution's output (3x3 and a shift) folds into that convolution's weights exactly. Fitted in
-logit space so that the photo's output has the painting's colour mean and covariance (`--strength`
-1, or half way at 0.5), it costs one forward pass; Adam's default steps follow.
+logit space so that the photo's output has the painting's colour mean and covariance ("colour
+match 1", or half way: "colour match 0.5"), it costs one forward pass; Adam's default steps follow.
 
 Scored as photo_windows.py scores, on recoloured training paintings x the test photos, against its
 "momentum 0.7" rows (the default on windows), which this script's Adam reproduces bit for bit:
@@ -45,7 +45,7 @@ DEFAULT = replace(CPU_ADAPT, **SECTION_RATES, loss=WINDOW_LOSS, beta1=0.7)  # ph
 
 
 def lbfgs_network(network: TransformerNet, style: torch.Tensor, photo: torch.Tensor, config: AdaptConfig, vgg: VGG19) -> TransformerNet:
-    """`network` after L-BFGS with `config.steps` loss evaluations on the whole photo, in fp32."""
+    """`network` after L-BFGS with `config.steps` loss evaluations on the whole photo, in fp32 (no autocast)."""
     model, loss_fn = copy.deepcopy(network).train(), PerceptualLoss(vgg, style, config.loss)
     targets, config = loss_fn.content_targets(photo), config.with_rates({})
     rates = {"norm": config.in_lr, "residual": config.residual_lr, "output": config.output_lr, "other": config.lr}
@@ -83,10 +83,11 @@ def _colour_stats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def colour_matched(network: TransformerNet, style: torch.Tensor, photo: torch.Tensor, strength: float) -> TransformerNet:
     """A copy of `network` whose last convolution maps the photo's output toward the painting's
     colour mean and covariance in logit space (`strength` 1: all the way)."""
-    model, last = copy.deepcopy(network).eval(), network.net[-1][-1]
+    model = copy.deepcopy(network).eval()
+    conv = model.net[-1][-1]  # the last convolution, to RGB
     with torch.no_grad():
         seen = {}
-        hook = model.net[-1][-1].register_forward_hook(lambda module, inputs, output: seen.update(z=output))
+        hook = conv.register_forward_hook(lambda module, inputs, output: seen.update(z=output))
         model(photo)
         hook.remove()
         mean, cov = _colour_stats(seen["z"][0].float())
@@ -94,16 +95,15 @@ def colour_matched(network: TransformerNet, style: torch.Tensor, photo: torch.Te
         eye = torch.eye(3, dtype=cov.dtype)
         matrix = eye + strength * (_root(target_cov, 0.5) @ _root(cov, -0.5) - eye)
         shift = strength * (target_mean - mean) + (eye - matrix) @ mean
-        conv = model.net[-1][-1]
-        conv.weight.copy_(torch.einsum("oc,cikl->oikl", matrix, last.weight.double()))
-        conv.bias.copy_(matrix @ last.bias.double() + shift.squeeze(1))
+        conv.weight.copy_(torch.einsum("oc,cikl->oikl", matrix, conv.weight.double()))
+        conv.bias.copy_(matrix @ conv.bias.double() + shift.squeeze(1))
     return model
 
 
 def candidate_network(name: str, network: TransformerNet, style: torch.Tensor, photo: torch.Tensor, config: AdaptConfig,
                       vgg: VGG19) -> TransformerNet:
     if name == "L-BFGS, fp32":
-        return lbfgs_network(network, style, photo, replace(config, precision="fp32"), vgg)
+        return lbfgs_network(network, style, photo, config, vgg)
     strength = float(name.removeprefix("colour match "))
     adapted, _ = adapt_network(colour_matched(network, style, photo, strength), style, PhotoWindows([photo], config.size), config, vgg)
     return adapted
