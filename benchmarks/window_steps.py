@@ -29,14 +29,14 @@ from torch.func import functional_call
 
 from adapt_lrs import candidate_parser, evaluation_photos, scored, stand_in_paintings
 from crop_weights import report
-from metastyle.adapt import CPU_ADAPT, WINDOW_LOSS, AdaptConfig, adapt_network
+from metastyle.adapt import CPU_ADAPT, WINDOW_LOSS, AdaptConfig, _parameter_groups, adapt_network
 from metastyle.bench import SCORED
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
 from metastyle.losses import PerceptualLoss
 from metastyle.sampling import PhotoWindows
 from metastyle.start import load_start
-from metastyle.transformer import TransformerNet, rate_sections
+from metastyle.transformer import TransformerNet
 from metastyle.vgg import VGG19
 from photo_windows import SECTION_RATES
 
@@ -48,8 +48,8 @@ def lbfgs_network(network: TransformerNet, style: torch.Tensor, photo: torch.Ten
     """`network` after L-BFGS with `config.steps` loss evaluations on the whole photo, in fp32 (no autocast)."""
     model, loss_fn = copy.deepcopy(network).train(), PerceptualLoss(vgg, style, config.loss)
     targets, config = loss_fn.content_targets(photo), config.with_rates({})
-    rates = {"norm": config.in_lr, "residual": config.residual_lr, "output": config.output_lr, "other": config.lr}
-    scale = {name: rates[section] for name, section in rate_sections(model).items()}
+    names = {id(p): name for name, p in model.named_parameters()}  # each tensor scaled by its Adam group's rate
+    scale = {names[id(p)]: group["lr"] for group in _parameter_groups(model, config) for p in group["params"]}
     start = {name: p.detach().clone() for name, p in model.named_parameters()}
     steps = {name: torch.zeros_like(p, requires_grad=True) for name, p in start.items()}
 
@@ -118,6 +118,7 @@ def main() -> None:
     rows = json.loads(args.output.read_text())["rows"] if args.output.is_file() else []
     for painting in paintings:
         style, network = load_image(painting, DEFAULT.style_size), start.for_painting(painting, vgg)
+        scored_style = load_image(painting, 256)  # as the `score` sees it, once a painting
         for photo_path in photos:
             photo = load_image(photo_path, 256)
             config = DEFAULT.for_content(PhotoWindows([photo], DEFAULT.size))
@@ -126,7 +127,7 @@ def main() -> None:
                     continue
                 adapted = candidate_network(name, network, style, photo, config, vgg)
                 rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "steps": config.steps,
-                             **scored(photo, load_image(painting, 256), Stylizer(adapted, SCORED)(photo), vgg)})
+                             **scored(photo, scored_style, Stylizer(adapted, SCORED)(photo), vgg)})
                 print(name, painting.stem, photo_path.stem, f"{rows[-1]['total_loss']:.4g}", flush=True)
                 args.output.write_text(json.dumps({"init": args.init, "threads": torch.get_num_threads(), "rows": rows}, indent=1))
     pairs = {(r["painting"], r["photo"]) for r in rows}
