@@ -12,7 +12,7 @@ from metastyle.adapt import CPU_ADAPT
 from metastyle.bench import BenchConfig, run_bench
 from metastyle.device import resolve_precision
 from metastyle.errors import MetastyleError
-from metastyle.report import grid_columns, head_to_head, markdown_table, write_outputs
+from metastyle.report import grid_columns, head_to_head, markdown_table, steps_worth, write_outputs
 from metastyle.demo import run_demo, unused_path
 
 TOY = replace(CPU_ADAPT, steps=2, size=32, style_size=48)
@@ -93,6 +93,28 @@ def test_merge_adds_another_runs_baselines_once_and_recomputes_the_comparisons()
     assert len(merge(merged, baselines)["rows"]) == 4  # merging twice adds nothing
     with pytest.raises(MetastyleError, match="cannot merge"):
         merge(ours, {**baselines, "config": {"size": 128, "methods": []}})
+
+
+def test_steps_worth_reads_the_baselines_steps_to_the_same_total():
+    from metastyle.bench import with_comparisons
+
+    def row(method, steps, style, total):
+        return {"method": method, "steps": steps, "style": style, "photo": "coffee", "seconds": 1.0,
+                "content_loss": 1.0, "style_loss": total - 1.0, "total_loss": total}
+
+    # the baseline's total falls as 1000 / steps, a straight line log-log, so interpolation is exact
+    rows = [row("Johnson", s, style, 1000 / s) for style in "abc" for s in (80, 10, 40, 20)]
+    rows += [row("MetaStyle", 5, "a", 1000 / 30), row("MetaStyle", 5, "b", 1000 / 100), row("MetaStyle", 5, "c", 1000 / 8)]
+    worth = steps_worth(rows, ("MetaStyle", 5))
+    assert worth["pairs"] == 3 and worth["median"] == pytest.approx(6.0)  # a: 30 steps of the baseline for 5
+    assert worth["beyond_budgets"] == 1 and worth["below_budgets"] == 1  # b beats its 80 steps, c loses to its 10
+    assert worth["quartiles"][0] == pytest.approx(2.0) and worth["quartiles"][2] == pytest.approx(16.0)  # at the budgets
+    assert worth["reaches_target"] == 1  # only b is lower than the baseline's 40 steps
+    assert steps_worth(rows, ("MetaStyle", 5), target=20)["reaches_target"] is None  # b: beyond 80, maybe not 100
+    assert steps_worth(rows, ("MetaStyle", 0)) is None and steps_worth(rows, ("MetaStyle", 5), baseline="Gatys") is None
+    results = with_comparisons({"config": {"size": 64, "methods": ["MetaStyle", "Johnson"], "timing_sizes": []}, "rows": rows})
+    assert [w["method"] for w in results["worth"]] == ["MetaStyle 5"]
+    assert "| MetaStyle 5 | Johnson | 3 | 6x | 2-16x | 1 / 1 | 1 (8x) |" in markdown_table({**results, "seconds_per_image": {}})
 
 
 @pytest.mark.parametrize("content, adaptations, sampler", [("photo", 4, "PhotoWindows"), ("builtin", 2, "ImageSampler")])

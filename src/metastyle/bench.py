@@ -33,7 +33,7 @@ from .images import load_image, open_image, pil_to_tensor, tensor_to_pil
 from .inference import InferenceConfig, Stylizer
 from .metrics import score_tensors
 from .peers import lite_peer, onnx_session
-from .report import head_to_head, summarise
+from .report import head_to_head, steps_worth, summarise
 from .sampling import ImageSampler, PhotoWindows
 from .start import Start, load_start, shipped_start
 from .timing import median_seconds
@@ -176,7 +176,8 @@ def with_comparisons(results: dict[str, Any]) -> dict[str, Any]:
     rows = results["rows"]
     budgets = sorted({r["steps"] for r in rows if r["method"] == "MetaStyle"})
     table = [line for steps in budgets for line in head_to_head(rows, ("MetaStyle", steps))]
-    return {**results, "summary": summarise(rows), "head_to_head": table}
+    worth = [w for steps in budgets if (w := steps_worth(rows, ("MetaStyle", steps)))]
+    return {**results, "summary": summarise(rows), "head_to_head": table, "worth": worth}
 
 
 def merge(results: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the quality-against-time plot and a grid of the images."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import warnings
@@ -51,6 +52,41 @@ def head_to_head(rows: list[dict[str, Any]], method: tuple[str, int]) -> list[di
     return table
 
 
+def _baseline_steps_to_reach(total: float, curve: list[tuple[int, float]]) -> tuple[float, int]:
+    """The baseline's steps to reach `total` on its curve of (steps, total), interpolated log-log
+    between the budgets around the first one that reaches it; and -1, 0 or 1 for below the curve's
+    first budget, inside it, beyond its last (censored at that budget)."""
+    if curve[0][1] <= total:
+        return float(curve[0][0]), -1
+    for (s0, t0), (s1, t1) in zip(curve, curve[1:]):
+        if t1 <= total:
+            share = math.log(t0 / total) / math.log(t0 / t1)
+            return math.exp(math.log(s0) + share * math.log(s1 / s0)), 0
+    return float(curve[-1][0]), 1
+
+
+def steps_worth(rows: list[dict[str, Any]], method: tuple[str, int], baseline: str = "Johnson", target: float = 8.0) -> dict[str, Any] | None:
+    """What `method`'s start is worth in steps, pair by pair: the baseline's steps to the same total
+    over `method`'s. The target reads "worth 8x the steps", which a head-to-head at fixed budgets only
+    brackets. Pairs outside the baseline's budgets count at the nearest one, so the median is exact
+    while it falls inside them; `reaches_target` is None when the baseline stopped short of it."""
+    name, steps = method
+    ours = {(r["style"], r["photo"]): r["total_loss"] for r in rows if (r["method"], r["steps"]) == method}
+    curves: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for r in sorted((r for r in rows if r["method"] == baseline and r["steps"]), key=lambda r: r["steps"]):
+        curves.setdefault((r["style"], r["photo"]), []).append((r["steps"], r["total_loss"]))
+    reached = [_baseline_steps_to_reach(ours[k], curve) for k, curve in curves.items() if k in ours]
+    if not steps or not reached:
+        return None
+    worth = sorted(s / steps for s, _ in reached)
+    # beyond the last budget a pair is worth more than it, below the first less: decidable only if those bound the target
+    decidable = all(s >= target * steps if side > 0 else side == 0 or s <= target * steps for s, side in reached)
+    return {"method": f"{name} {steps}", "against": baseline, "pairs": len(worth), "median": statistics.median(worth),
+            "quartiles": statistics.quantiles(worth, n=4) if len(worth) > 1 else [worth[0]] * 3,
+            "below_budgets": sum(side < 0 for _, side in reached), "beyond_budgets": sum(side > 0 for _, side in reached),
+            "target": target, "reaches_target": sum(s / steps > target or side > 0 for s, side in reached) if decidable else None}
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     speed = results["seconds_per_image"]
     sizes = [str(s) for s in results["config"]["timing_sizes"]]
@@ -72,6 +108,12 @@ def markdown_table(results: dict[str, Any]) -> str:
                   "|" + "---|" * 8]
         lines += [f"| {h['method']} | {h['against']} | {h['pairs']} | {h['content_lower']} | {h['style_lower']} | "
                   f"{h['both_lower']} | {h['total_lower']} | {h['median_total_ratio']:.3g} |" for h in results["head_to_head"]]
+    if results.get("worth"):
+        lines += ["", "| worth in steps | of | pairs | median | quartiles | below / beyond its budgets | pairs over the target |",
+                  "|" + "---|" * 7]
+        lines += [f"| {w['method']} | {w['against']} | {w['pairs']} | {w['median']:.3g}x | {w['quartiles'][0]:.3g}-{w['quartiles'][2]:.3g}x | "
+                  f"{w['below_budgets']} / {w['beyond_budgets']} | {'-' if w['reaches_target'] is None else w['reaches_target']} "
+                  f"({w['target']:g}x) |" for w in results["worth"]]
     return "\n".join(lines) + "\n"
 
 
