@@ -1,6 +1,9 @@
 """The command line as a user meets it: exit status, one-line errors, no tracebacks, nothing lost."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -204,3 +207,15 @@ def test_demo_can_replace_its_output_when_asked(run_cli, tmp_path):
     for option in ("--photo", "--style"):  # --overwrite replaces outputs, never an input
         assert_clean_failure(run_cli("demo", option, existing, "-o", existing, "--overwrite"), "is an input file")
     assert existing.read_bytes() == b"precious"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`metastyle list-builtins | head`: a real pipe whose reader has gone, so a new process."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run([sys.executable, "-m", "metastyle", "list-builtins"], stdout=write, stderr=subprocess.PIPE,
+                                text=True, cwd=tmp_path, timeout=600)
+    finally:
+        os.close(write)
+    assert result.returncode == 141 and result.stderr == ""

@@ -132,3 +132,6 @@ def test_bench_adapts_on_each_photo_or_once_per_painting(monkeypatch, content, a
         (s, p) for s in config.styles for p in config.photos)
     with pytest.raises(MetastyleError, match="content must be one of photo, builtin"):
         BenchConfig(content="folder")
+    for steps in ((0, -3), (0,), ()):
+        with pytest.raises(MetastyleError, match="steps must be budgets of 0 or more steps, the largest at least 1"):
+            BenchConfig(steps=steps)

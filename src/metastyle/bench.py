@@ -67,6 +67,8 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.content not in CONTENTS:
             raise MetastyleError(f"content must be one of {', '.join(CONTENTS)}, got {self.content!r}")
+        if not self.steps or min(self.steps) < 0 or max(self.steps) < 1:
+            raise MetastyleError(f"steps must be budgets of 0 or more steps, the largest at least 1, got {','.join(map(str, self.steps))}")
 
     def jobs(self) -> int:
         """Progress reports run_bench makes: adaptations, Gatys photos, the timing."""

@@ -532,6 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("metastyle: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `metastyle list-builtins | head`: the reader left, as with any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit's flush cannot fail again
+        return 141
 
 
 if __name__ == "__main__":
