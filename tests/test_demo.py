@@ -106,11 +106,14 @@ def test_steps_worth_reads_the_baselines_steps_to_the_same_total():
     rows = [row("Johnson", s, style, 1000 / s) for style in "abc" for s in (80, 10, 40, 20)]
     rows += [row("MetaStyle", 5, "a", 1000 / 30), row("MetaStyle", 5, "b", 1000 / 100), row("MetaStyle", 5, "c", 1000 / 8)]
     worth = steps_worth(rows, ("MetaStyle", 5))
-    assert worth["pairs"] == 3 and worth["median"] == pytest.approx(6.0)  # a: 30 steps of the baseline for 5
+    assert worth["pairs"] == 3 and worth["median"] == pytest.approx(6.0) and worth["median_bound"] == ""  # a: 30 steps for 5
     assert worth["beyond_budgets"] == 1 and worth["below_budgets"] == 1  # b beats its 80 steps, c loses to its 10
     assert worth["quartiles"][0] == pytest.approx(2.0) and worth["quartiles"][2] == pytest.approx(16.0)  # at the budgets
     assert worth["reaches_target"] == 1  # only b is lower than the baseline's 40 steps
     assert steps_worth(rows, ("MetaStyle", 5), target=20)["reaches_target"] is None  # b: beyond 80, maybe not 100
+    far = steps_worth([r for r in rows if (r["method"], r["style"]) != ("MetaStyle", "a")] + [row("MetaStyle", 5, "a", 1.0)],
+                      ("MetaStyle", 5))
+    assert far["median"] == pytest.approx(16.0) and far["median_bound"] == "at least"  # a and b beyond 80 steps: 16x or more
     assert steps_worth(rows, ("MetaStyle", 0)) is None and steps_worth(rows, ("MetaStyle", 5), baseline="Gatys") is None
     results = with_comparisons({"config": {"size": 64, "methods": ["MetaStyle", "Johnson"], "timing_sizes": []}, "rows": rows})
     assert [w["method"] for w in results["worth"]] == ["MetaStyle 5"]

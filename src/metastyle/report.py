@@ -79,12 +79,17 @@ def steps_worth(rows: list[dict[str, Any]], method: tuple[str, int], baseline: s
     if not steps or not reached:
         return None
     worth = sorted(s / steps for s, _ in reached)
+    below, beyond = sum(side < 0 for _, side in reached), sum(side > 0 for _, side in reached)
+    n = len(worth)  # censored pairs sort to the ends, so the median is a bound where it reaches one
+    bound = "at least" if n // 2 >= n - beyond else "at most" if (n - 1) // 2 < below else ""
     # beyond the last budget a pair is worth more than it, below the first less: decidable only if those bound the target
     decidable = all(s >= target * steps if side > 0 else side == 0 or s <= target * steps for s, side in reached)
-    return {"method": f"{name} {steps}", "against": baseline, "pairs": len(worth), "median": statistics.median(worth),
-            "quartiles": statistics.quantiles(worth, n=4) if len(worth) > 1 else [worth[0]] * 3,
-            "below_budgets": sum(side < 0 for _, side in reached), "beyond_budgets": sum(side > 0 for _, side in reached),
+    return {"method": f"{name} {steps}", "against": baseline, "pairs": n, "median": statistics.median(worth), "median_bound": bound,
+            "quartiles": statistics.quantiles(worth, n=4) if n > 1 else [worth[0]] * 3, "below_budgets": below, "beyond_budgets": beyond,
             "target": target, "reaches_target": sum(s / steps > target or side > 0 for s, side in reached) if decidable else None}
+
+
+_BOUND = {"at least": ">= ", "at most": "<= ", "": ""}
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -111,7 +116,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     if results.get("worth"):
         lines += ["", "| worth in steps | of | pairs | median | quartiles | below / beyond its budgets | pairs over the target |",
                   "|" + "---|" * 7]
-        lines += [f"| {w['method']} | {w['against']} | {w['pairs']} | {w['median']:.3g}x | {w['quartiles'][0]:.3g}-{w['quartiles'][2]:.3g}x | "
+        lines += [f"| {w['method']} | {w['against']} | {w['pairs']} | {_BOUND[w.get('median_bound', '')]}{w['median']:.3g}x | {w['quartiles'][0]:.3g}-{w['quartiles'][2]:.3g}x | "
                   f"{w['below_budgets']} / {w['beyond_budgets']} | {'-' if w['reaches_target'] is None else w['reaches_target']} "
                   f"({w['target']:g}x) |" for w in results["worth"]]
     return "\n".join(lines) + "\n"
