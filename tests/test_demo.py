@@ -62,7 +62,11 @@ def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
     config = BenchConfig(styles=("the-last-supper", "view-of-toledo"), photos=("coffee",), steps=(2,), size=48,
                          timing_sizes=(), methods=("MetaStyle", "Johnson"))
     assert config.jobs() == 2 * 2 + 1
-    results = run_bench(config, torch.device("cpu"))
+    seen = []
+    results = run_bench(config, torch.device("cpu"), status=seen.append)
+    steps = {int(s.rsplit(" ", 1)[1]) for s in seen}  # the window rule's steps: as many as keep 2 full crops' pixels
+    assert len(steps) == 1 and len(seen) == 2 * 2 * steps.pop()  # every step of both methods on both paintings
+    assert seen[0] == "MetaStyle: the-last-supper on coffee, step 1 of " + seen[0].rsplit(" ", 1)[1]
     assert {r["method"] for r in results["rows"]} == {"MetaStyle", "Johnson"} and results["seconds_per_image"] == {}
     assert results["adapt_precision"] == resolve_precision(torch.device("cpu"), "auto")
     rows = [dict(r, steps=100) if r["method"] == "MetaStyle" else r for r in results["rows"]]

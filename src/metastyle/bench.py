@@ -97,17 +97,19 @@ def adapt_settings(config: BenchConfig, device: torch.device) -> AdaptConfig:
 
 
 def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content: ImageSampler | PhotoWindows, config: BenchConfig,
-                       device: torch.device, vgg: VGG19) -> dict[int, tuple[float, TransformerNet]]:
+                       device: torch.device, vgg: VGG19, status: Callable[[int, int], None]) -> dict[int, tuple[float, TransformerNet]]:
     """One adaptation run from `init`'s start for the painting on `content` to the largest budget,
     with `init`'s own rates; the network and the seconds spent at each budget (its steps counted in
-    full-size crops: `AdaptConfig.for_content`)."""
+    full-size crops: `AdaptConfig.for_content`). `status(step, steps)` follows every step."""
     settings = adapt_settings(config, device).with_rates(init.rates_for(content))
+    total = settings.for_content(content).steps
     budgets = {replace(settings, steps=steps).for_content(content).steps: steps for steps in config.steps if steps}
     start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
     def on_step(step: int, _: Any, network: TransformerNet) -> None:
+        status(step, total)
         if step in budgets:
             pause = time.perf_counter()
             snapshots[budgets[step]] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
@@ -118,14 +120,17 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content:
 
 
 def _adapt_and_score(record: _Recorder, method: str, start: Start, style_name: str, style: torch.Tensor, photos: dict[str, torch.Tensor],
-                     config: BenchConfig, device: torch.device, vgg: VGG19) -> None:
+                     config: BenchConfig, device: torch.device, vgg: VGG19, status: Callable[[str], None]) -> None:
     """`method`'s rows for one painting: adapted once on the built-in photos, or once per photo on its windows."""
     size = adapt_settings(config, device).size
     groups = ([photos] if config.content == "builtin" else [{name: photo} for name, photo in photos.items()])
     for group in groups:
         content = (ImageSampler(training_builtins("photo"), size, augment=True) if config.content == "builtin"
                    else PhotoWindows(list(group.values()), size))
-        for steps, (seconds, network) in _adapted_snapshots(start, style_name, style, content, config, device, vgg).items():
+        on = "the built-in photos" if config.content == "builtin" else next(iter(group))
+        snapshots = _adapted_snapshots(start, style_name, style, content, config, device, vgg,
+                                       lambda step, steps: status(f"{method}: {style_name} on {on}, step {step} of {steps}"))
+        for steps, (seconds, network) in snapshots.items():
             if method == "Johnson" and steps == 0:
                 continue  # an untrained random network: no baseline anyone would use
             stylizer = Stylizer(network, SCORED)
@@ -135,8 +140,9 @@ def _adapt_and_score(record: _Recorder, method: str, start: Start, style_name: s
 
 
 def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike | None = None,
-              progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Every method on every held-out (painting, photo) pair; returns the JSON-ready results."""
+              progress: Callable[[str], None] = lambda _: None, status: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Every method on every held-out (painting, photo) pair; returns the JSON-ready results.
+    `progress(what)` starts each job (`BenchConfig.jobs`), `status(what)` follows every adaptation step within one."""
     vgg = VGG19().to(device)
     photos = {p: load_image(resolve_image(f"builtin:{p}"), config.size).to(device) for p in config.photos}
     styles = {s: load_image(resolve_image(f"builtin:{s}"), config.size).to(device) for s in config.styles}
@@ -148,7 +154,7 @@ def run_bench(config: BenchConfig, device: torch.device, init: str | os.PathLike
             if method in config.methods:
                 progress(f"{method}: adapting to {style_name}")
                 start = shipped if method == "MetaStyle" else johnson_start
-                _adapt_and_score(record, method, start, style_name, style, photos, config, device, vgg)
+                _adapt_and_score(record, method, start, style_name, style, photos, config, device, vgg, status)
         for photo_name, photo in photos.items():
             if "Gatys" in config.methods:
                 progress(f"Gatys: {photo_name} in the style of {style_name}")

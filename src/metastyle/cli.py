@@ -276,7 +276,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             bar.set_postfix_str(what, refresh=False)
             bar.update(1)
 
-        results = run_bench(config, device, args.init, progress)
+        results = run_bench(config, device, args.init, progress, bar.set_postfix_str)  # a Johnson job runs minutes: show its steps
     for other in args.merge or []:
         try:
             results = merge(results, json.loads(Path(other).read_text()))
