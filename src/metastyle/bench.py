@@ -102,20 +102,20 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content:
     with `init`'s own rates; the network and the seconds spent at each budget (its steps counted in
     full-size crops: `AdaptConfig.for_content`). `status(step, steps)` follows every step."""
     settings = adapt_settings(config, device).with_rates(init.rates_for(content))
-    total = settings.for_content(content).steps
+    adapting = settings.for_content(content)
     budgets = {replace(settings, steps=steps).for_content(content).steps: steps for steps in config.steps if steps}
     start = init.for_painting(resolve_image(f"builtin:{painting}"), vgg).to(device)
     snapshots = {0: (0.0, copy.deepcopy(start).eval())} if 0 in config.steps else {}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
     def on_step(step: int, _: Any, network: TransformerNet) -> None:
-        status(step, total)
+        status(step, adapting.steps)
         if step in budgets:
             pause = time.perf_counter()
             snapshots[budgets[step]] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
             clock["paused"] += time.perf_counter() - pause
 
-    adapt_network(start, style, content, settings.for_content(content), vgg, on_step=on_step)
+    adapt_network(start, style, content, adapting, vgg, on_step=on_step)
     return snapshots
 
 

@@ -71,12 +71,14 @@ def steps_worth(rows: list[dict[str, Any]], method: tuple[str, int], baseline: s
     brackets. Pairs outside the baseline's budgets count at the nearest one, so the median is exact
     while it falls inside them; `reaches_target` is None when the baseline stopped short of it."""
     name, steps = method
+    if not steps:
+        return None
     ours = {(r["style"], r["photo"]): r["total_loss"] for r in rows if (r["method"], r["steps"]) == method}
     curves: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for r in sorted((r for r in rows if r["method"] == baseline and r["steps"]), key=lambda r: r["steps"]):
         curves.setdefault((r["style"], r["photo"]), []).append((r["steps"], r["total_loss"]))
     reached = [_baseline_steps_to_reach(ours[k], curve) for k, curve in curves.items() if k in ours]
-    if not steps or not reached:
+    if not reached:
         return None
     worth = sorted(s / steps for s, _ in reached)
     below, beyond = sum(side < 0 for _, side in reached), sum(side > 0 for _, side in reached)
@@ -116,7 +118,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     if results.get("worth"):
         lines += ["", "| worth in steps | of | pairs | median | quartiles | below / beyond its budgets | pairs over the target |",
                   "|" + "---|" * 7]
-        lines += [f"| {w['method']} | {w['against']} | {w['pairs']} | {_BOUND[w.get('median_bound', '')]}{w['median']:.3g}x | {w['quartiles'][0]:.3g}-{w['quartiles'][2]:.3g}x | "
+        lines += [f"| {w['method']} | {w['against']} | {w['pairs']} | {_BOUND[w['median_bound']]}{w['median']:.3g}x | {w['quartiles'][0]:.3g}-{w['quartiles'][2]:.3g}x | "
                   f"{w['below_budgets']} / {w['beyond_budgets']} | {'-' if w['reaches_target'] is None else w['reaches_target']} "
                   f"({w['target']:g}x) |" for w in results["worth"]]
     return "\n".join(lines) + "\n"
