@@ -99,3 +99,17 @@ def test_content_balance_scales_the_content_weight_with_the_paintings_loudness(m
     assert PerceptualLoss(features, loud, balanced).content_weight == pytest.approx(80.0 * losses.BALANCE_RANGE[1] ** 0.5)
     with pytest.raises(MetastyleError, match="content balance"):
         LossConfig(content_balance=-1.0)
+
+
+def test_a_reweighted_loss_is_the_loss_built_with_those_weights():
+    gen = torch.Generator().manual_seed(0)
+    features = pointwise_features({layer: 4 for layer in LossConfig().style_layers + LossConfig().content_layers})
+    painting, image = torch.rand(1, 3, 8, 8, generator=gen), torch.rand(1, 3, 8, 8, generator=gen)
+    adaptation = LossConfig(content_weight=60.0, style_layer_weights=(1000.0, 1.0, 1.0, 1.0, 1.0), content_balance=0.75)
+    score = PerceptualLoss(features, painting, adaptation).reweighted(LossConfig())
+    fresh = PerceptualLoss(features, painting, LossConfig())
+    targets = fresh.content_targets(painting)
+    assert score.content_weight == 1.0 and score(image, targets).total.item() == pytest.approx(fresh(image, targets).total.item(), rel=1e-6)
+    assert score(image, targets).style.item() != pytest.approx(PerceptualLoss(features, painting, adaptation)(image, targets).style.item())
+    with pytest.raises(MetastyleError, match="same content and style layers"):
+        fresh.reweighted(LossConfig(style_layers=("relu1_1",)))

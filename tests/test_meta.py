@@ -403,6 +403,18 @@ def test_the_deployed_inner_loop_is_the_test_time_adaptation_with_a_first_order_
     assert all(torch.allclose(m, t, rtol=1e-4, atol=1e-5 * scale) for m, t in zip(mine, theirs))
     with pytest.raises(MetastyleError, match="first order"):
         replace(TINY, inner_loop="deployed")
+    # The adapted weights scored at the `score`'s weights: the steps are the same, only the outer loss changes.
+    adaptation = PerceptualLoss(vgg, style, LossConfig(content_weight=60.0, style_layer_weights=(1000.0, 1.0, 1.0, 1.0, 1.0)))
+    config = replace(config, outer_loss="score")
+    by_hand = TransformerNet()
+    by_hand.load_state_dict(model.state_dict())
+    adapt_steps(by_hand, adaptation, train.split(2), AdaptConfig(steps=3, batch=2, loss=adaptation.config))
+    score = PerceptualLoss(vgg, style)
+    at_adapted = score(by_hand(val), score.content_targets(val)).total.item()
+    tasks = [Task(adaptation, train, val)]
+    loss = meta_loss(model, tasks, config, inner_lr=0.0, scale=1).item()
+    trained = meta_loss(model, tasks, replace(config, outer_loss="training"), inner_lr=0.0, scale=1).item()
+    assert loss == pytest.approx(at_adapted, rel=1e-5) and loss != pytest.approx(trained, rel=0.01)
 
 
 def test_the_deployed_inner_loop_draws_a_content_batch_per_step_and_random_validation_crops(folders, vgg):

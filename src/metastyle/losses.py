@@ -144,6 +144,15 @@ class PerceptualLoss:
         blended.content_weight = self._balanced_weight(blended.style_grams)
         return blended
 
+    def reweighted(self, config: LossConfig) -> PerceptualLoss:
+        """This style's loss with `config`'s weights: the same layers, so the Gram targets carry over."""
+        if (config.content_layers, config.style_layers) != (self.config.content_layers, self.config.style_layers):
+            raise MetastyleError("reweighting keeps the loss's layers: give a config with the same content and style layers")
+        weighted = copy.copy(self)
+        weighted.config, weighted.style_layer_weights = config, config.style_weights()
+        weighted.content_weight = weighted._balanced_weight(self.style_grams)
+        return weighted
+
     def _balanced_weight(self, style_grams: Mapping[str, torch.Tensor]) -> float:
         """The content weight for a style with these Gram targets (`LossConfig.content_balance`)."""
         return balanced_content_weight(self.config, style_energy(style_grams, self.style_layer_weights))
