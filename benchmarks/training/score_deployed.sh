@@ -5,7 +5,8 @@
 #                                                    # starts from the committed file, else from the shipped start
 #   sh benchmarks/training/score_deployed.sh stop    # waits for the next checkpoint, then stops it
 #   sh benchmarks/training/score_deployed.sh save    # the run's model file into the repository, to commit
-# THREADS (1), ITERS (3000) and RUN (runs/score-deployed) can be set.
+# PROCS (2: torchrun processes of one thread, a task of the meta-batch each), ITERS (3000) and RUN
+# (runs/score-deployed) can be set.
 cd "$(dirname "$0")/../.." || exit 1
 RUN=${RUN:-runs/score-deployed}
 SAVED=benchmarks/training/score-deployed.safetensors
@@ -13,7 +14,7 @@ INIT=${INIT:-$( [ -f $SAVED ] && echo $SAVED || echo src/metastyle/weights/metas
 case ${1:-} in
 start)
   mkdir -p runs/logs
-  OMP_NUM_THREADS=${THREADS:-1} nohup .venv/bin/metastyle meta-train --content-dir builtin --content-dir ../shared/data/photos \
+  OMP_NUM_THREADS=1 nohup .venv/bin/torchrun --standalone --nproc_per_node "${PROCS:-2}" -m metastyle meta-train --content-dir builtin --content-dir ../shared/data/photos \
     --init "$INIT" -o "$RUN" --resume --iters "${ITERS:-3000}" --checkpoint-every 25 --half --precision auto \
     --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 \
     --inner-loop deployed --first-order --inner-steps 12 --inner-params all --inner-content photo --batch 1 --size 256 \
@@ -24,7 +25,7 @@ stop)
   before=$(stat -c %Y "$RUN/checkpoint.pt" 2>/dev/null || echo 0)
   while [ "$(stat -c %Y "$RUN/checkpoint.pt" 2>/dev/null || echo 0)" = "$before" ]; do sleep 2; done
   sleep 3  # the model file follows the checkpoint
-  pkill -INT -f "meta-train .*-o $RUN " && echo "stopped at $(tail -n 1 "$RUN/metrics.jsonl")" ;;
+  pkill -INT -f "torchrun .*meta-train .*-o $RUN " && echo "stopped at $(tail -n 1 "$RUN/metrics.jsonl")" ;;
 save)
   cp "$RUN/model.safetensors" "$SAVED" && echo "$SAVED: commit it" ;;
 *)
