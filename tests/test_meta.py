@@ -415,6 +415,9 @@ def test_the_deployed_inner_loop_is_the_test_time_adaptation_with_a_first_order_
     loss = meta_loss(model, tasks, config, inner_lr=0.0, scale=1).item()
     trained = meta_loss(model, tasks, replace(config, outer_loss="training"), inner_lr=0.0, scale=1).item()
     assert loss == pytest.approx(at_adapted, rel=1e-5) and loss != pytest.approx(trained, rel=0.01)
+    own = adaptation(model(val), adaptation.content_targets(val)).total.item()  # the start's anchor stays at the training loss
+    anchored = meta_loss(model, tasks, replace(config, init_weight=0.5), inner_lr=0.0, scale=1).item()
+    assert anchored == pytest.approx(at_adapted + 0.5 * own, rel=1e-5)
 
 
 def test_the_deployed_inner_loop_draws_a_content_batch_per_step_and_random_validation_crops(folders, vgg):

@@ -16,7 +16,7 @@ start)
   mkdir -p runs/logs
   OMP_NUM_THREADS=1 nohup .venv/bin/torchrun --standalone --nproc_per_node "${PROCS:-2}" -m metastyle meta-train --content-dir builtin --content-dir ../shared/data/photos \
     --init "$INIT" -o "$RUN" --resume --iters "${ITERS:-3000}" --checkpoint-every 25 --half --precision auto \
-    --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 \
+    --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 --init-weight 0.5 \
     --inner-loop deployed --first-order --inner-steps 12 --inner-params all --inner-content photo --batch 1 --size 256 \
     --style-size 256 --content-weight 60 --content-balance 0.75 --style-layer-weights 1000,1,1,1,1 --outer-loss score \
     >> runs/logs/score-deployed.log 2>&1 &

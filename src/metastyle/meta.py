@@ -101,7 +101,11 @@ class MetaConfig:
     # style 1e3 over equal layers; metrics.py) while the inner loop keeps adaptation's. The outer
     # objective is then what the issue's targets read after the steps users take; every objective
     # built on adaptation's own weights moved the start towards the photo and away from the `score`
-    # (benchmarks/RESULTS.md, "Meta-training through the CPU default's own steps").
+    # (benchmarks/RESULTS.md, "Meta-training through the CPU default's own steps"). `init_weight`
+    # still scores the start at the training loss. Without it (measured, RESULTS.md, "The score
+    # through the deployed steps") the first-order gradient drove the start's own loss up 16-fold in
+    # 200 iterations and the objective itself rose: the 12 steps move the InstanceNorm parameters
+    # far enough that the start's are not what the adapted network keeps.
     outer_loss: str = setting("training", "the adapted weights' loss: training (the inner loop's, --content-weight etc.) or score "
                                           "(the score metric's weights)", choices=("training", "score"))
     outer_lr: float = setting(1e-5)
@@ -208,8 +212,9 @@ def meta_loss(
         with precision:
             val_targets = outer.content_targets(task.val)
             total = total + outer(functional_call(model, fast, (task.val,)), val_targets).total
-            if config.init_weight:
-                total = total + config.init_weight * outer(functional_call(model, start, (task.val,)), val_targets).total
+            if config.init_weight:  # at the training loss: an anchor for the start, whatever the adapted weights are scored at
+                own_targets = val_targets if outer is task.loss else task.loss.content_targets(task.val)
+                total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), own_targets).total
     return total / scale
 
 
