@@ -6,7 +6,7 @@
 #   sh benchmarks/training/score_deployed.sh stop    # waits for the next checkpoint, then stops it
 #   sh benchmarks/training/score_deployed.sh save    # the run's model file into the repository, to commit
 # PROCS (2: torchrun processes of one thread, a task of the meta-batch each), ITERS (3000) and RUN
-# (runs/score-deployed) can be set.
+# (runs/score-deployed) can be set; EXTRA="--flag value" overrides a flag (argparse keeps the last).
 cd "$(dirname "$0")/../.." || exit 1
 RUN=${RUN:-runs/score-deployed}
 SAVED=benchmarks/training/score-deployed.safetensors
@@ -18,7 +18,7 @@ start)
     --init "$INIT" -o "$RUN" --resume --iters "${ITERS:-3000}" --checkpoint-every 25 --half --precision auto \
     --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 --init-weight 0.5 \
     --inner-loop deployed --first-order --inner-steps 12 --inner-params all --inner-content photo --batch 1 --size 256 \
-    --style-size 256 --content-weight 60 --content-balance 0.75 --style-layer-weights 1000,1,1,1,1 --outer-loss score \
+    --style-size 256 --content-weight 60 --content-balance 0.75 --style-layer-weights 1000,1,1,1,1 --outer-loss score ${EXTRA:-} \
     >> runs/logs/score-deployed.log 2>&1 &
   echo "started (pid $!, log runs/logs/score-deployed.log)" ;;
 stop)
