@@ -16,7 +16,7 @@ start)
   mkdir -p runs/logs
   OMP_NUM_THREADS=1 nohup .venv/bin/torchrun --standalone --nproc_per_node "${PROCS:-2}" -m metastyle meta-train --content-dir builtin --content-dir ../shared/data/photos \
     --init "$INIT" -o "$RUN" --resume --iters "${ITERS:-3000}" --checkpoint-every 25 --half --precision auto \
-    --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 --init-weight 0.5 \
+    --predictor --predictor-noise 0.5 --ema 0.99 --meta-batch 2 --outer-lr 5e-5 --init-weight 0.5 --predictor-lr 3e-5 \
     --inner-loop deployed --first-order --inner-steps 12 --inner-params all --inner-content photo --batch 1 --size 256 \
     --style-size 256 --content-weight 60 --content-balance 0.75 --style-layer-weights 1000,1,1,1,1 --outer-loss score ${EXTRA:-} \
     >> runs/logs/score-deployed.log 2>&1 &
@@ -25,7 +25,9 @@ stop)
   before=$(stat -c %Y "$RUN/checkpoint.pt" 2>/dev/null || echo 0)
   while [ "$(stat -c %Y "$RUN/checkpoint.pt" 2>/dev/null || echo 0)" = "$before" ]; do sleep 2; done
   sleep 3  # the model file follows the checkpoint
-  pkill -INT -f "torchrun .*meta-train .*-o $RUN " && echo "stopped at $(tail -n 1 "$RUN/metrics.jsonl")" ;;
+  # SIGTERM, not SIGINT: a shell starts background jobs with SIGINT ignored, and Python then never sees it.
+  pkill -TERM -f "meta-train .*-o $RUN " && sleep 5 && ! pgrep -f "meta-train .*-o $RUN " > /dev/null \
+    && echo "stopped at $(tail -n 1 "$RUN/metrics.jsonl")" ;;
 save)
   cp "$RUN/model.safetensors" "$SAVED" && echo "$SAVED: commit it" ;;
 *)
