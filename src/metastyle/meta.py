@@ -211,11 +211,10 @@ def meta_loss(
                 fast = sgd_steps(model, start, task, config, inner_lr)
         outer = task.loss.reweighted(LossConfig()) if config.outer_loss == "score" else task.loss
         with precision:
-            val_targets = outer.content_targets(task.val)
+            val_targets = outer.content_targets(task.val)  # the same layers as task.loss's (`reweighted` keeps them)
             total = total + outer(functional_call(model, fast, (task.val,)), val_targets).total
             if config.init_weight:  # at the training loss: an anchor for the start, whatever the adapted weights are scored at
-                own_targets = val_targets if outer is task.loss else task.loss.content_targets(task.val)
-                total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), own_targets).total
+                total = total + config.init_weight * task.loss(functional_call(model, start, (task.val,)), val_targets).total
     return total / scale
 
 
