@@ -6,8 +6,8 @@ paintings and photos) score every model file given, with the settings of a run's
 (`benchmarks/training/<run>.args`). Meta-training measured by hand in this way once found that its
 objective had risen (RESULTS.md, "The score through the deployed steps").
 
-    python benchmarks/meta_objective.py --args benchmarks/training/bootstrap.args --tasks 8 \
-        src/metastyle/weights/metastyle-small.safetensors runs/bootstrap/model.safetensors
+    python benchmarks/meta_objective.py --args benchmarks/training/score-deployed.args --tasks 8 \
+        src/metastyle/weights/metastyle-small.safetensors runs/score-deployed/model.safetensors
 """
 
 from __future__ import annotations

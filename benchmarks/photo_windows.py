@@ -81,8 +81,6 @@ CANDIDATES = {
     # Faster rates at momentum 0.7, which overshoots less
     **{f"momentum 0.7, rates x{x:g}": (False, True, {**{k: v * x for k, v in SECTION_RATES.items()}, "loss": WINDOW_LOSS, "beta1": 0.7})
        for x in (1.5, 2)},
-    # Adam's epsilon as a share of each section's first gradient (`AdaptConfig.adam_eps`): steps smooth in the start
-    **{f"momentum 0.7, eps {e:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": 0.7, "adam_eps": e}) for e in (0.01, 0.03, 0.1)},
     # The momentum at more steps than the CPU's 12: where 0.9's smoothing starts to pay (a default that follows the budget)
     **{f"{n} steps, momentum {m:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": m, "steps": n})
        for n in (25, 50, 100) for m in (0.9, 0.8, 0.7)},

@@ -420,48 +420,11 @@ def test_the_deployed_inner_loop_is_the_test_time_adaptation_with_a_first_order_
     assert anchored == pytest.approx(at_adapted + 0.5 * own, rel=1e-5)
 
 
-def test_the_bootstrap_pulls_the_adapted_output_towards_more_steps(vgg):
-    """`--outer-loss bootstrap`: the mean squared error between the output of the deployed steps' weights
-    and that of a further run of them on the next batches, with the gradient at the adapted weights."""
-    from torch.func import functional_call
-
-    from metastyle.adapt import AdaptConfig, adapt_steps
-
-    torch.manual_seed(0)
-    model = TransformerNet()
-    gen = torch.Generator().manual_seed(0)
-    style, train, val = (torch.rand(n, 3, 16, 16, generator=gen) for n in (1, 10, 2))
-    task = Task(PerceptualLoss(vgg, style), train, val)
-    config = replace(TINY, inner_steps=3, target_steps=2, inner_loop="deployed", first_order=True, inner_params="all",
-                     precision="fp32", outer_loss="bootstrap")
-    assert config.deployed_batches == 5
-    by_hand = TransformerNet()
-    by_hand.load_state_dict(model.state_dict())
-    adapt_steps(by_hand, task.loss, train[:6].split(2), AdaptConfig(steps=3, batch=2))
-    adapted = {n: p.detach().clone().requires_grad_(True) for n, p in by_hand.named_parameters()}
-    further = TransformerNet()
-    further.load_state_dict(by_hand.state_dict())
-    adapt_steps(further, task.loss, train[6:].split(2), AdaptConfig(steps=2, batch=2))
-    with torch.no_grad():
-        target = further(val)
-    expected = torch.nn.functional.mse_loss(functional_call(model, adapted, (val,)), target)
-    loss = meta_loss(model, [task], config, inner_lr=0.0, scale=1)
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-5) and loss.item() > 0
-    mine, theirs = torch.autograd.grad(loss, list(model.parameters())), torch.autograd.grad(expected, list(adapted.values()))
-    scale = max(g.abs().max().item() for g in theirs)
-    assert all(torch.allclose(m, t, rtol=1e-4, atol=1e-5 * scale) for m, t in zip(mine, theirs))
-    for wrong in ({"inner_loop": "sgd", "first_order": True}, {"target_steps": 0}, {"init_weight": 0.5}):
-        with pytest.raises(MetastyleError, match="bootstrap"):
-            replace(config, **wrong)
-
-
 def test_the_deployed_inner_loop_draws_a_content_batch_per_step_and_random_validation_crops(folders, vgg):
     config = replace(TINY, inner_steps=3, inner_loop="deployed", first_order=True)
     data = MetaData(*folders, config)
     tasks = data.tasks(config, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))
     assert [t.train.shape[0] for t in tasks] == [3 * config.batch] * config.meta_batch
-    bootstrap = replace(config, outer_loss="bootstrap", target_steps=2)  # and the bootstrap target's batches after them
-    assert [t.train.shape[0] for t in data.tasks(bootstrap, torch.Generator().manual_seed(0), vgg, torch.device("cpu"), slice(None))] == [5 * config.batch] * 2
     assert data.val.augment and not MetaData(*folders, TINY).val.augment
 
 

@@ -100,12 +100,6 @@ class AdaptConfig:
                                         f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start at "
                                         f"{MOMENTUM_BUDGET} steps, {MOMENTUM_PER_DOUBLING:g} more for each doubling of the steps, "
                                         f"up to {REFERENCE_BETAS[0]:g}; the reference's {REFERENCE_BETAS[0]:g} from any other start)", type=float)
-    # Adam's epsilon as a share of each section's root-mean-square gradient at the first step (0:
-    # torch's fixed 1e-8). With 1e-8 every step divides by the gradient's own size, so the first is
-    # a sign step of the full rate for every weight, however tiny its gradient: a third of the
-    # InstanceNorm parameters' gradients are at round-off (1e-2 against a root mean square of 1e5,
-    # measured on 3 training tasks), and a move of the start by 1e-6 of its norm flips their signs.
-    adam_eps: float = setting(0.0, "Adam's epsilon as a share of each section's root-mean-square first gradient (0: torch's 1e-8)")
     batch: int = setting(4, "content crops per step")
     size: int = setting(256, "content crop size")
     style_size: int = setting(512, "longer side of the painting: the size of the outputs whose brush strokes should match it")
@@ -121,7 +115,6 @@ class AdaptConfig:
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
-        check_positive(self, "adam_eps", zero=True)
         if self.beta1 is not None and not 0 <= self.beta1 < 1:
             raise MetastyleError(f"beta1 must be at least 0 and below 1, got {self.beta1:g}")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
@@ -235,14 +228,6 @@ def _repeat_aware_targets(loss_fn: PerceptualLoss) -> Callable[[torch.Tensor], d
     return targets
 
 
-def _relative_eps(optimizer: torch.optim.Adam, share: float) -> None:
-    """`AdaptConfig.adam_eps`: each group's epsilon, `share` of its gradients' root mean square now."""
-    for group in optimizer.param_groups:
-        grads = [p.grad for p in group["params"] if p.grad is not None]
-        if grads:
-            group["eps"] = share * torch.sqrt(sum((g.float() ** 2).sum() for g in grads) / sum(g.numel() for g in grads)).item()
-
-
 def adapt_steps(
     model: TransformerNet,
     loss_fn: PerceptualLoss,
@@ -263,8 +248,6 @@ def adapt_steps(
             terms = loss_fn(model(batch), targets(batch))
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
-        if step == 1 and config.adam_eps:
-            _relative_eps(optimizer, config.adam_eps)
         optimizer.step()
         terms = LossTerms(*(t.detach() for t in terms))
         if on_step is not None:

@@ -107,16 +107,8 @@ class MetaConfig:
     # 200 iterations and the objective itself rose: where the two losses disagree, the steps undo
     # what the gradient does to the start. With it (0.5) and the predictor at 3e-5 the start stayed
     # sane, and the result 175 iterations on was 2% worse.
-    # "bootstrap" (Flennerhag et al. 2022, bootstrapped meta-learning): the adapted network's output
-    # on the validation photos is pulled (mean squared error, pixels in [0, 1]) towards that of the
-    # same network adapted `target_steps` further, a target taken without gradient. The objective
-    # is then where longer adaptation at the inner loop's own loss goes, smooth in the output, so a
-    # first-order step leads where the steps themselves lead: the 8x target of issue 10 is that a
-    # few steps land where many would. The `score` (above) pulled against the steps instead.
-    outer_loss: str = setting("training", "the adapted weights' loss: training (the inner loop's, --content-weight etc.), score "
-                                          "(the score metric's weights) or bootstrap (the output of --target-steps more steps)",
-                              choices=("training", "score", "bootstrap"))
-    target_steps: int = setting(12, "with --outer-loss bootstrap: the further deployed steps whose output the adapted network is pulled towards")
+    outer_loss: str = setting("training", "the adapted weights' loss: training (the inner loop's, --content-weight etc.) or score "
+                                          "(the score metric's weights)", choices=("training", "score"))
     outer_lr: float = setting(1e-5)
     lr_decay: float = setting(2.5e-5, "lr_t = lr / (1 + t * decay), inner and outer alike")
     first_order: bool = setting(False, "first-order meta-gradient (cheaper)")
@@ -184,22 +176,14 @@ class MetaConfig:
             raise MetastyleError("the deployed inner loop takes at least one step and is first order only: add --first-order (and no --normalized-inner)")
         if self.inner_content == "photo" and self.inner_loop != "deployed":
             raise MetastyleError("--inner-content photo is for the deployed inner loop: add --inner-loop deployed")
-        if self.outer_loss == "bootstrap" and (self.inner_loop != "deployed" or self.target_steps < 1 or self.init_weight):
-            raise MetastyleError("--outer-loss bootstrap continues the deployed inner loop (add --inner-loop deployed) for at least "
-                                 "one --target-steps, and its distance in pixels takes no --init-weight (a loss of other units)")
         if self.inner_steps == 0 and not self.predictor:
             raise MetastyleError("--inner-steps 0 only makes sense with --predictor: without it the start would not depend on the painting")
-
-    @property
-    def deployed_batches(self) -> int:
-        """Content batches a task of the deployed inner loop draws: its steps', then the bootstrap target's."""
-        return self.inner_steps + (self.target_steps if self.outer_loss == "bootstrap" else 0)
 
 
 @dataclass
 class Task:
     """One style of the meta-batch: its loss, a training batch (for the deployed inner loop one per
-    step, then one per step of the bootstrap target's, concatenated) and a validation batch."""
+    step, concatenated) and a validation batch."""
 
     loss: PerceptualLoss
     train: torch.Tensor
@@ -225,11 +209,6 @@ def meta_loss(
         else:
             with precision:
                 fast = sgd_steps(model, start, task, config, inner_lr)
-        if config.outer_loss == "bootstrap":
-            target = bootstrap_target(model, fast, task, config, predictor is not None)
-            with precision:
-                total = total + torch.nn.functional.mse_loss(functional_call(model, fast, (task.val,)), target)
-            continue
         outer = task.loss.reweighted(LossConfig()) if config.outer_loss == "score" else task.loss
         with precision:
             val_targets = outer.content_targets(task.val)  # the same layers as task.loss's (`reweighted` keeps them)
@@ -262,28 +241,13 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
     is taken at the weights test time would give, and reaches the start, and through it the body
     and the predictor, unchanged.
     """
-    adapted = dict(_adapted(model, start, task, task.train.split(config.batch)[: config.inner_steps], config, predicted).named_parameters())
-    return {n: adapted[n].detach() + (p - p.detach()) for n, p in start.items()}
-
-
-def bootstrap_target(model: TransformerNet, fast: dict[str, torch.Tensor], task: Task, config: MetaConfig, predicted: bool) -> torch.Tensor:
-    """`MetaConfig.outer_loss` "bootstrap": the validation output of the `fast` weights adapted
-    `target_steps` further, by a new run of the deployed steps (its momentum that of its own budget)
-    on the task's batches after the inner loop's. A constant: the pull is towards it."""
-    network = _adapted(model, fast, task, task.train.split(config.batch)[config.inner_steps :], config, predicted)
-    with torch.no_grad(), autocast(task.val.device, config.precision):
-        return network(task.val).float()
-
-
-def _adapted(model: TransformerNet, weights: dict[str, torch.Tensor], task: Task, batches: tuple[torch.Tensor, ...], config: MetaConfig,
-             predicted: bool) -> TransformerNet:
-    """A detached copy of `model` at `weights`, adapted by test time's steps on `batches`, at the test-time rates of a `predicted` start."""
     network = copy.deepcopy(model)
-    network.load_state_dict({n: p.detach() for n, p in weights.items()})
-    steps = AdaptConfig(steps=len(batches), batch=config.batch, size=config.size, params=config.inner_params,
+    network.load_state_dict({n: p.detach() for n, p in start.items()})
+    steps = AdaptConfig(steps=config.inner_steps, batch=config.batch, size=config.size, params=config.inner_params,
                         precision=config.precision, loss=config.loss).with_rates(predicted_start_rates(config.inner_content == "photo") if predicted else {})
-    adapt_steps(network, task.loss, batches, steps)
-    return network
+    adapt_steps(network, task.loss, task.train.split(config.batch), steps)
+    adapted = dict(network.named_parameters())
+    return {n: adapted[n].detach() + (p - p.detach()) for n, p in start.items()}
 
 
 VIEWS = 8  # random views per painting that the style predictor learns from
@@ -364,9 +328,9 @@ class MetaData:
             swap = self._swap_draw(config, generator)
             if config.inner_content == "photo":
                 val = self.val.sample(config.batch, generator)
-                train = PhotoWindows(list(val.split(1)), config.size).sample(config.batch * config.deployed_batches, generator)
+                train = PhotoWindows(list(val.split(1)), config.size).sample(config.batch * config.inner_steps, generator)
             else:
-                train = self.train.sample(config.batch * (config.deployed_batches if config.inner_loop == "deployed" else 1), generator)
+                train = self.train.sample(config.batch * (config.inner_steps if config.inner_loop == "deployed" else 1), generator)
                 val = self.val.sample(config.batch, generator)
             draws.append((s, train, val, view,
                           region[1:] if region is not None and region[0] < config.style_crops else None, blend, swap))
