@@ -8,9 +8,9 @@
 # share of the meta-batch each), ITERS (3000) and RUN (runs/<run>) can be set; EXTRA="--flag value"
 # overrides a flag (argparse keeps the last).
 cd "$(dirname "$0")/../.." || exit 1
-NAME=${1:?usage: sh $0 <run> start|stop|save}
+NAME=${1:-}
 ARGS=benchmarks/training/$NAME.args
-[ -f "$ARGS" ] || { echo "no $ARGS" >&2; exit 2; }
+[ -n "$NAME" ] && [ -f "$ARGS" ] || { echo "usage: sh $0 <run> start|stop|save, with <run>.args in benchmarks/training" >&2; exit 2; }
 RUN=${RUN:-runs/$NAME}
 SAVED=benchmarks/training/$NAME.safetensors
 INIT=${INIT:-$( [ -f "$SAVED" ] && echo "$SAVED" || echo src/metastyle/weights/metastyle-small.safetensors )}
