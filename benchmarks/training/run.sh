@@ -8,9 +8,10 @@
 # share of the meta-batch each), ITERS (3000) and RUN (runs/<run>) can be set; EXTRA="--flag value"
 # overrides a flag (argparse keeps the last).
 cd "$(dirname "$0")/../.." || exit 1
+usage() { echo "usage: sh $0 <run> start|stop|save, with <run>.args in benchmarks/training" >&2; exit 2; }
 NAME=${1:-}
 ARGS=benchmarks/training/$NAME.args
-[ -n "$NAME" ] && [ -f "$ARGS" ] || { echo "usage: sh $0 <run> start|stop|save, with <run>.args in benchmarks/training" >&2; exit 2; }
+[ -n "$NAME" ] && [ -f "$ARGS" ] || usage
 RUN=${RUN:-runs/$NAME}
 SAVED=benchmarks/training/$NAME.safetensors
 INIT=${INIT:-$( [ -f "$SAVED" ] && echo "$SAVED" || echo src/metastyle/weights/metastyle-small.safetensors )}
@@ -32,5 +33,5 @@ stop)
 save)
   cp "$RUN/model.safetensors" "$SAVED" && echo "$SAVED: commit it" ;;
 *)
-  echo "usage: sh $0 <run> start|stop|save" >&2; exit 2 ;;
+  usage ;;
 esac
