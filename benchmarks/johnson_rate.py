@@ -13,6 +13,13 @@ at the long budgets a per-style network trains for:
 
     python benchmarks/johnson_rate.py benchmarks/crops/johnson_long.json 1e-3 5e-4 --content builtin \
         --steps 100,200,400,800 --paintings 2 --photos chelsea astronaut coffee
+
+All 25 held-out paintings, split over two processes of one thread (`--skip` the first N):
+
+    python benchmarks/johnson_rate.py benchmarks/crops/johnson200-a.json 5e-4 --content builtin \
+        --steps 10,25,50,100,200 --paintings 13 --photos chelsea astronaut coffee
+    python benchmarks/johnson_rate.py benchmarks/crops/johnson200-b.json 5e-4 --content builtin \
+        --steps 10,25,50,100,200 --skip 13 --paintings 12 --photos chelsea astronaut coffee
 """
 
 from __future__ import annotations
@@ -24,18 +31,18 @@ from pathlib import Path
 import torch
 
 from metastyle.bench import BenchConfig, run_bench
+from metastyle.data import HELDOUT_PAINTINGS
 
-PAINTINGS = ("wheat-field-with-cypresses", "shiva-and-parvati-playing-chaupar-folio", "old-trees-level-distance")
 
-
-def main(output: Path, runs: list[dict[str, float]], content: str, steps: tuple[int, ...], paintings: int, photos: tuple[str, ...]) -> None:
+def main(output: Path, runs: list[dict[str, float]], content: str, steps: tuple[int, ...], paintings: tuple[str, ...], photos: tuple[str, ...]) -> None:
     rows = json.loads(output.read_text())["rows"] if output.is_file() else []  # runs add to a file's rows
     for overrides in runs:
-        config = BenchConfig(styles=PAINTINGS[:paintings], photos=photos, steps=steps, timing_sizes=(), methods=("Johnson",),
-                             adapt_overrides=overrides, content=content)
-        rows += [{**r, **overrides} for r in run_bench(config, torch.device("cpu"))["rows"] if r["method"] == "Johnson"]
-        output.write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=1))
-        print(overrides, "done", flush=True)
+        for painting in paintings:  # one at a time, written as it ends: a stopped run keeps what it measured
+            config = BenchConfig(styles=(painting,), photos=photos, steps=steps, timing_sizes=(), methods=("Johnson",),
+                                 adapt_overrides=overrides, content=content)
+            rows += [{**r, **overrides} for r in run_bench(config, torch.device("cpu"))["rows"] if r["method"] == "Johnson"]
+            output.write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=1))
+            print(overrides, painting, "done", flush=True)
 
 
 def parsed(run: str) -> dict[str, float]:
@@ -49,7 +56,8 @@ if __name__ == "__main__":
     parser.add_argument("runs", nargs="+", type=parsed, help="a rate, beta1=MOMENTUM, or rates by section")
     parser.add_argument("--content", default="photo", choices=("photo", "builtin"))
     parser.add_argument("--steps", default="25,50,100", type=lambda s: tuple(int(n) for n in s.split(",")))
-    parser.add_argument("--paintings", type=int, default=len(PAINTINGS), help="the first N of PAINTINGS")
+    parser.add_argument("--paintings", type=int, default=3, help="the first N held-out paintings")
+    parser.add_argument("--skip", type=int, default=0, help="after the first SKIP held-out paintings (to split a run across processes)")
     parser.add_argument("--photos", nargs="+", default=("chelsea", "coffee"))
     args = parser.parse_args()
-    main(args.output, args.runs, args.content, args.steps, args.paintings, tuple(args.photos))
+    main(args.output, args.runs, args.content, args.steps, HELDOUT_PAINTINGS[args.skip : args.skip + args.paintings], tuple(args.photos))
