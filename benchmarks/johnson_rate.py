@@ -14,7 +14,8 @@ at the long budgets a per-style network trains for:
     python benchmarks/johnson_rate.py benchmarks/crops/johnson_long.json 1e-3 5e-4 --content builtin \
         --steps 100,200,400,800 --paintings 2 --photos chelsea astronaut coffee
 
-All 25 held-out paintings, split over two processes of one thread (`--skip` the first N):
+All 25 held-out paintings, split over two processes of one thread (`--skip` the first N), and the
+same at 1e-3 into `johnson200-1e-3-a.json` and `-b.json` (`crops_head_to_head.py` reads them against ours):
 
     python benchmarks/johnson_rate.py benchmarks/crops/johnson200-a.json 5e-4 --content builtin \
         --steps 10,25,50,100,200 --paintings 13 --photos chelsea astronaut coffee
