@@ -23,9 +23,8 @@ from metastyle.vgg import VGG19
 def main(output: Path, gains: list[float]) -> None:
     config = replace(BUDGET, **CANDIDATES["1x256, 10 steps, lr 1e-4, in 1e-2"])
     paintings, photos, vgg = recoloured(training_paintings(8), Path("runs/recoloured")), evaluation_photos(3), VGG19()
-    rows: list[dict] = []
-    for gain in gains:
-        start = load_start(str(SMALL_MODEL))
+    start, rows = load_start(str(SMALL_MODEL)), []
+    for gain in gains:  # each painting's start is a copy (`Start.for_painting`): only the gain changes between runs
         start.predictor.gain.fill_(gain)
         rows += adapted_rows(f"gain {gain:g}", config, paintings, photos, start, vgg)
         output.write_text(json.dumps({"init": str(SMALL_MODEL), "rows": rows}, indent=1))

@@ -19,8 +19,7 @@ from typing import Any
 
 from metastyle.bench import merge
 from metastyle.report import markdown_table
-
-JOHNSON_START = "a random initialisation (Johnson et al.)"
+from metastyle.start import load_start
 
 
 def best_rows(files: list[Path]) -> tuple[list[dict[str, Any]], list[float]]:
@@ -44,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     ours = json.loads(args.ours.read_text())
     rows, rates = best_rows(args.johnson)
-    results = merge(ours, {"config": ours["config"], "rows": rows, "init": JOHNSON_START})
+    results = merge(ours, {"config": ours["config"], "rows": rows, "init": load_start("random").description})
     results["merged"][-1]["note"] = (f"Johnson et al.'s random start on crops of the built-in photos, per pair and budget the lowest "
                                      f"total of its rates {', '.join(f'{r:g}' for r in rates)} (benchmarks/johnson_rate.py)")
     args.output.mkdir(parents=True, exist_ok=True)
