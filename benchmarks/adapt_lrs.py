@@ -10,6 +10,10 @@ that the held-out bench stays an unbiased measure of whatever is chosen here.
     python benchmarks/adapt_lrs.py --paintings 3 --only "200 steps, lr 1e-3" "200 steps, lr 1e-4, in 1e-2" -o benchmarks/adapt_lrs_200.json
     python benchmarks/adapt_lrs.py --recolour --paintings 8 --photos 3 -o benchmarks/crops/rates-12.json \
         --only "1x256, 12 steps, lr 1e-4, in 1e-2" "1x256, 12 steps, lr 2e-4, in 2e-2" ...   # crops' rates now (10, 12, 25 steps)
+    python benchmarks/adapt_lrs.py --recolour --paintings 8 --photos 3 -o benchmarks/code/standin-style-10.json \
+        --only "1x256, 10 steps, lr 1e-4, in 1e-2, code 0.25" "1x256, 10 steps, lr 1e-4, in 1e-2, code 0.5" ...   # the style code's rate
+
+(Candidates take only the settings they name: those that name no code rate step none.)
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ CANDIDATES = {  # name: AdaptConfig overrides. benchmarks/adapt_lrs.json also ke
         "lr 2e-4, in 2e-2, momentum 0.8": {"lr": 2e-4, "in_lr": 2e-2, "beta1": 0.8},
         "lr 4e-4, in 2e-2, momentum 0.8": {"lr": 4e-4, "in_lr": 2e-2, "beta1": 0.8},
         "windows' rates by section": {"lr": 4e-4, "in_lr": 2e-2, "residual_lr": 8e-4, "output_lr": 1e-4},
+        # Adam on the style code beside the weights (code_steps.py)
+        **{f"lr 1e-4, in 1e-2, code {code:g}": {"lr": 1e-4, "in_lr": 1e-2, "code_lr": code} for code in (0.25, 0.5, 1.0)},
     }.items()},
 }
 
@@ -126,7 +132,7 @@ def adapted_rows(name: str, config: AdaptConfig, paintings: list[Path], photos: 
     for painting in paintings:
         style = load_image(painting, config.style_size)
         tick = time.perf_counter()
-        network, _ = adapt_network(start.for_painting(painting, vgg), style, content, config, vgg)
+        network, _ = adapt_network(start.for_painting(painting, vgg), style, content, config, vgg, code_basis=start.code_basis)
         seconds, stylizer, scored_style = time.perf_counter() - tick, Stylizer(network, SCORED), load_image(painting, 256)
         for photo_path in photos:
             photo = load_image(photo_path, 256)

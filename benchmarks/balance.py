@@ -43,7 +43,8 @@ def grid(path: Path, start: Start, vgg: VGG19, balances: tuple[float, ...] = (0.
     for painting in GRID_PAINTINGS:
         style_path = resolve_image(f"builtin:{painting}")
         stylizers = [Stylizer(adapt_network(start.for_painting(style_path, vgg), load_image(style_path, CPU_ADAPT.style_size), content,
-                                            replace(CPU_ADAPT, loss=replace(ADAPT_LOSS, content_balance=b)).with_rates(start.rates), vgg)[0], SCORED)
+                                            replace(CPU_ADAPT, loss=replace(ADAPT_LOSS, content_balance=b)).with_rates(start.rates), vgg,
+                                            code_basis=start.code_basis)[0], SCORED)
                      for b in balances]
         for photo in GRID_PHOTOS:
             photo_image = load_image(resolve_image(f"builtin:{photo}"), 256)

@@ -10,6 +10,8 @@ start at 13,820 iterations, the shipped small start then (`--init` takes another
 
     python benchmarks/crop_weights.py --only "1x256, cw 80" "1x256, cw 120" -o benchmarks/crops/weights-a.json
     python benchmarks/crop_weights.py --recolour --only "1x256, cw 80" "1x256, momentum 0.7" "1x256, momentum 0.95" -o benchmarks/crops/momentum.json
+    python benchmarks/crop_weights.py --recolour --only "1x256, cw 80, no code steps" "1x256, cw 80" "1x256, cw 120" "1x256, cw 160" \
+        -o benchmarks/code/weights.json   # the content weight with steps on the style code
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ CANDIDATES = {  # name: AdaptConfig overrides, the content weight apart
        for lr, in_lr in ((2e-4, 1e-2), (1e-4, 2e-2), (2e-4, 2e-2), (5e-5, 1e-2), (1e-4, 5e-3))},
     # Adam's momentum, 0.7 on windows of the photo (start.PREDICTED_START_WINDOW_RATES): on crops too?
     **{f"1x256, momentum {m:g}": ({**ONE_CROP, "beta1": m}, 80.0) for m in (0.7, 0.95)},
+    # The candidates above take the start's own steps on the style code (code_steps.py) since it has them; this one none
+    "1x256, cw 80, no code steps": ({**ONE_CROP, "code_lr": 0.0}, 80.0),
 }
 
 

@@ -21,26 +21,41 @@ same at 1e-3 into `johnson200-1e-3-a.json` and `-b.json` (`crops_head_to_head.py
         --steps 10,25,50,100,200 --paintings 13 --photos chelsea astronaut coffee
     python benchmarks/johnson_rate.py benchmarks/crops/johnson200-b.json 5e-4 --content builtin \
         --steps 10,25,50,100,200 --skip 13 --paintings 12 --photos chelsea astronaut coffee
+
+At a quarter of the content weight, the baseline's answer to steps on the style code (code_steps.py), which follow
+the style term alone:
+
+    python benchmarks/johnson_rate.py benchmarks/code/johnson-cw20.json 5e-4 --content builtin --content-weight 20 \
+        --steps 100,200 --paintings 4 --photos chelsea astronaut coffee
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from metastyle.adapt import default_loss
 from metastyle.bench import BenchConfig, run_bench
 from metastyle.data import HELDOUT_PAINTINGS
 
 
-def main(output: Path, runs: list[dict[str, float]], content: str, steps: tuple[int, ...], paintings: tuple[str, ...], photos: tuple[str, ...]) -> None:
+def main(output: Path, runs: list[dict[str, float]], content: str, steps: tuple[int, ...], paintings: tuple[str, ...], photos: tuple[str, ...],
+         content_weight: float | None = None) -> None:
     rows = json.loads(output.read_text())["rows"] if output.is_file() else []  # runs add to a file's rows
+    loss = default_loss(content == "photo")
     for overrides in runs:
+        if content_weight is not None:  # recorded in the rows as the rates are
+            overrides = {**overrides, "content_weight": content_weight}
         for painting in paintings:  # one at a time, written as it ends: a stopped run keeps what it measured
+            settings = {k: v for k, v in overrides.items() if k != "content_weight"}
+            if "content_weight" in overrides:
+                settings["loss"] = replace(loss, content_weight=overrides["content_weight"])
             config = BenchConfig(styles=(painting,), photos=photos, steps=steps, timing_sizes=(), methods=("Johnson",),
-                                 adapt_overrides=overrides, content=content)
+                                 adapt_overrides=settings, content=content)
             rows += [{**r, **overrides} for r in run_bench(config, torch.device("cpu"))["rows"] if r["method"] == "Johnson"]
             output.write_text(json.dumps({"threads": torch.get_num_threads(), "rows": rows}, indent=1))
             print(overrides, painting, "done", flush=True)
@@ -60,5 +75,7 @@ if __name__ == "__main__":
     parser.add_argument("--paintings", type=int, default=3, help="the first N held-out paintings")
     parser.add_argument("--skip", type=int, default=0, help="after the first SKIP held-out paintings (to split a run across processes)")
     parser.add_argument("--photos", nargs="+", default=("chelsea", "coffee"))
+    parser.add_argument("--content-weight", type=float, help="adaptation's content weight (default: the default loss's, 80 on crops, 60 on windows)")
     args = parser.parse_args()
-    main(args.output, args.runs, args.content, args.steps, HELDOUT_PAINTINGS[args.skip : args.skip + args.paintings], tuple(args.photos))
+    main(args.output, args.runs, args.content, args.steps, HELDOUT_PAINTINGS[args.skip : args.skip + args.paintings], tuple(args.photos),
+         args.content_weight)

@@ -75,7 +75,7 @@ def adapted(start: Start, network: TransformerNet, style: torch.Tensor, vgg: VGG
     """The CPU budget's adaptation from `network`, `start`'s start for the painting, with these style layer weights."""
     settings = replace(CPU_ADAPT, style_size=SIZE, loss=replace(CPU_ADAPT.loss, style_layer_weights=weights)).with_rates(start.rates)
     content = ImageSampler(training_builtins("photo"), settings.size, augment=True)
-    network, _ = adapt_network(network, style, content, settings, vgg)
+    network, _ = adapt_network(network, style, content, settings, vgg, code_basis=start.code_basis)
     return Stylizer(network, SCORED)
 
 

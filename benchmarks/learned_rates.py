@@ -122,7 +122,7 @@ def main() -> None:
         content = PhotoWindows([photo], CPU_ADAPT.size)
         config = replace(CPU_ADAPT.for_content(content), seed=state["done"]).with_rates(start.rates_for(content))
         ADAPT._parameter_groups = tensor_groups({n: math.exp(v) for n, v in state["log_factors"].items()})
-        adapted, _ = adapt_network(network, style, content, config, vgg)  # a copy: `network` stays the start
+        adapted, _ = adapt_network(network, style, content, config, vgg, code_basis=start.code_basis)  # a copy: `network` stays the start
         objective = config.loss if args.objective == "adaptation" else LossConfig()
         slopes, total = hypergradient(network, adapted, photo, style, vgg, objective)
         for name, c in slopes.items():

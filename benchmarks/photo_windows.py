@@ -26,6 +26,10 @@ that the bench's own paintings must not be used for.
     python benchmarks/photo_windows.py --recolour --paintings 2 -o benchmarks/photo_windows/momentum-steps.json \
         --reference "25 steps, momentum 0.9" --only "25 steps, momentum 0.9" "25 steps, momentum 0.8" \
         "25 steps, momentum 0.7" "50 steps, momentum 0.9" ...   # the momentum at longer budgets
+    cp benchmarks/photo_windows/momentum.json runs/windows.json   # the default's rows and lite's beside the new ones
+    python benchmarks/photo_windows.py --recolour --paintings 8 -o runs/windows.json --reference "momentum 0.7" \
+        --only "momentum 0.7, code 0.25" "momentum 0.7, code 0.5" "momentum 0.7, code 1"   # steps on the style code
+        # (their rows are kept in benchmarks/code/windows.json)
 
 (The first session's candidates, mirrored windows at other rates and sizes, are in
 photo_windows/rates.json, from this script at commit 5a91c81.)
@@ -84,6 +88,8 @@ CANDIDATES = {
     # The momentum at more steps than the CPU's 12: where 0.9's smoothing starts to pay (a default that follows the budget)
     **{f"{n} steps, momentum {m:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": m, "steps": n})
        for n in (25, 50, 100) for m in (0.9, 0.8, 0.7)},
+    # Steps on the style code (code_steps.py) beside the default's
+    **{f"momentum 0.7, code {c:g}": (False, True, {**SECTION_RATES, "loss": WINDOW_LOSS, "beta1": 0.7, "code_lr": c}) for c in (0.25, 0.5, 1.0)},
 }
 REFERENCE = "12 steps, mirrored (as first shipped)"
 
@@ -106,7 +112,7 @@ def windows_rows(name: str, config: AdaptConfig, mirrored: bool, pixels: bool, p
             photo = load_image(photo_path, 256)
             content = (MirroredWindows if mirrored else PhotoWindows)([photo], config.size)
             settings = config.for_content(content) if pixels else config
-            adapted, _ = adapt_network(network, style, content, settings, vgg)
+            adapted, _ = adapt_network(network, style, content, settings, vgg, code_basis=start.code_basis)
             rows.append({"candidate": name, "painting": painting.stem, "photo": photo_path.stem, "steps": settings.steps,
                          **scored(photo, load_image(painting, 256), Stylizer(adapted, SCORED)(photo), vgg)})
         print(name, painting.stem, f"{rows[-1]['total_loss']:.3g}", flush=True)

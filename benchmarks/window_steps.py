@@ -14,7 +14,8 @@ match 1", or half way: "colour match 0.5"), it costs one forward pass; Adam's de
 The style code: the predictor maps a painting to a 100-d code and its last layer maps the code to
 the InstanceNorm parameters. Adam also steps an offset of that code ("style code 0.1": its rate; the
 codes of the stand-in paintings spread by 2.4 a dimension), so that the parameters move along the
-directions in which the training paintings' starts differ, beside their own steps (CAVIA's context).
+directions in which the training paintings' starts differ, beside their own steps (CAVIA's context;
+now the library's `code_lr`, code_steps.py).
 
 Scored as photo_windows.py scores, on recoloured training paintings x the test photos, against its
 "momentum 0.7" rows (the default on windows), which this script's Adam reproduces bit for bit:
@@ -35,15 +36,14 @@ from torch.func import functional_call
 
 from adapt_lrs import candidate_parser, evaluation_photos, scored, stand_in_paintings
 from crop_weights import report
-from metastyle.adapt import CPU_ADAPT, REFERENCE_BETAS, WINDOW_LOSS, AdaptConfig, _parameter_groups, adapt_network
+from metastyle.adapt import CPU_ADAPT, WINDOW_LOSS, AdaptConfig, _parameter_groups, adapt_network
 from metastyle.bench import SCORED
-from metastyle.device import autocast
 from metastyle.images import load_image
 from metastyle.inference import Stylizer
 from metastyle.losses import PerceptualLoss
 from metastyle.sampling import PhotoWindows
 from metastyle.start import Start, load_start
-from metastyle.transformer import TransformerNet, in_parameter_names
+from metastyle.transformer import TransformerNet
 from metastyle.vgg import VGG19
 from photo_windows import SECTION_RATES
 
@@ -107,43 +107,15 @@ def colour_matched(network: TransformerNet, style: torch.Tensor, photo: torch.Te
     return model
 
 
-def code_network(network: TransformerNet, head: torch.Tensor, style: torch.Tensor, photo: torch.Tensor, config: AdaptConfig,
-                 vgg: VGG19, rate: float) -> TransformerNet:
-    """Adam's default steps, and beside them steps on an offset of the predictor's 100-d style code:
-    the InstanceNorm parameters also move along the columns of `head` (the predictor's last layer
-    times its gain), the directions in which the training paintings' starts differ."""
-    model, loss_fn, config = copy.deepcopy(network).train(), PerceptualLoss(vgg, style, config.loss), config.with_rates({})
-    with autocast(photo.device, config.precision):  # as `adapt_steps` computes them: at a rate of 0 its rows exactly
-        targets = loss_fn.content_targets(photo)
-    names, code = in_parameter_names(model), torch.zeros(head.shape[1], requires_grad=True)
-    groups = _parameter_groups(model, config) + [{"params": [code], "lr": rate}]
-    optimizer = torch.optim.Adam(groups, betas=(config.beta1, REFERENCE_BETAS[1]))
-
-    def weights() -> dict[str, torch.Tensor]:
-        params = dict(model.named_parameters())
-        offsets = (head @ code).split([params[n].numel() for n in names])
-        return {**params, **{n: params[n] + o.view_as(params[n]) for n, o in zip(names, offsets)}}
-
-    for _ in range(config.steps):
-        with autocast(photo.device, config.precision):
-            total = loss_fn(functional_call(model, weights(), (photo,)), targets).total
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-    with torch.no_grad():
-        model.load_state_dict({**model.state_dict(), **weights()})
-    return model.requires_grad_(True).eval()
-
-
 def candidate_network(name: str, start: Start, network: TransformerNet, style: torch.Tensor, photo: torch.Tensor,
                       config: AdaptConfig, vgg: VGG19) -> TransformerNet:
     if name == "L-BFGS, fp32":
         return lbfgs_network(network, style, photo, config, vgg)
-    if name.startswith("style code "):
-        head = (start.predictor.gain * start.predictor.head.weight).detach()
-        return code_network(network, head, style, photo, config, vgg, float(name.removeprefix("style code ")))
-    strength = float(name.removeprefix("colour match "))
-    adapted, _ = adapt_network(colour_matched(network, style, photo, strength), style, PhotoWindows([photo], config.size), config, vgg)
+    if name.startswith("style code "):  # the library's steps on the style code (code_steps.py), at this rate
+        config = replace(config, code_lr=float(name.removeprefix("style code ")))
+    else:
+        network = colour_matched(network, style, photo, float(name.removeprefix("colour match ")))
+    adapted, _ = adapt_network(network, style, PhotoWindows([photo], config.size), config, vgg, code_basis=start.code_basis)
     return adapted
 
 

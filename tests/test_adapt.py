@@ -112,6 +112,9 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     assert rates(tmp_path / "init.safetensors", replace(tiny, lr=1e-3), photos=[photos[0]]) == (1e-3, on_windows["in_lr"], 1e-3, 1e-3)
     assert rates("random", tiny) == (1e-3,) * 4  # the reference's: Johnson et al.'s baseline keeps them
     assert rates("random", replace(tiny, lr=3e-3)) == (3e-3,) * 4
+    # Steps on the style code: a predicted start's own on crops, none from a random start, 0 turns them off
+    assert settings(tmp_path / "init.safetensors", tiny)["code_lr"] == own["code_lr"] > 0
+    assert settings(tmp_path / "init.safetensors", replace(tiny, code_lr=0.0))["code_lr"] == settings("random", tiny)["code_lr"] == 0
     # Adam's momentum: the start's own on windows, the reference's 0.9 on crops and from a random start
     assert settings(tmp_path / "init.safetensors", tiny, photos=[photos[0]])["beta1"] == on_windows["beta1"] != 0.9
     assert settings(tmp_path / "init.safetensors", tiny)["beta1"] == settings("random", tiny, photos=[photos[0]])["beta1"] == 0.9

@@ -59,8 +59,9 @@ def test_bench_measures_every_method_and_writes_its_report(tmp_path, monkeypatch
 
 
 def test_bench_runs_only_the_chosen_methods_and_compares_pair_by_pair():
+    # steps on the style code are MetaStyle's: Johnson's random start, which has no code, runs without them
     config = BenchConfig(styles=("the-last-supper", "view-of-toledo"), photos=("coffee",), steps=(2,), size=48,
-                         timing_sizes=(), methods=("MetaStyle", "Johnson"))
+                         timing_sizes=(), methods=("MetaStyle", "Johnson"), adapt_overrides={"code_lr": 0.5})
     assert config.jobs() == 2 * 2 + 1
     seen = []
     results = run_bench(config, torch.device("cpu"), status=seen.append)

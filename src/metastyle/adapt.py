@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from .code_steps import CodeSteps
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .images import MAX_SIDE
@@ -96,6 +97,9 @@ class AdaptConfig:
     # of the photo (`start.PREDICTED_START_WINDOW_RATES`).
     residual_lr: float | None = setting(None, "Adam learning rate of the residual blocks' convolutions (default: the start's own, else --lr)", type=float)
     output_lr: float | None = setting(None, "Adam learning rate of the last convolution, to RGB (default: the start's own, else --lr)", type=float)
+    # Adam on the style code (code_steps.py), from a start with a style predictor; 0: none.
+    code_lr: float | None = setting(None, "Adam learning rate of the style code, the predictor's 100 numbers that set the InstanceNorm "
+                                          "parameters (default: the start's own; 0 from a start without a predictor)", type=float)
     beta1: float | None = setting(None, f"Adam's momentum, its first-moment decay (default: the start's own, "
                                         f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start at "
                                         f"{MOMENTUM_BUDGET} steps, {MOMENTUM_PER_DOUBLING:g} more for each doubling of the steps, "
@@ -115,6 +119,7 @@ class AdaptConfig:
         if self.steps < 1:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
+        check_positive(self, "code_lr", zero=True)
         if self.beta1 is not None and not 0 <= self.beta1 < 1:
             raise MetastyleError(f"beta1 must be at least 0 and below 1, got {self.beta1:g}")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
@@ -144,7 +149,7 @@ class AdaptConfig:
             return value if value is not None else given.get(name, lr)
 
         return replace(self, lr=lr, in_lr=own("in_lr", rates), residual_lr=own("residual_lr", sections),
-                       output_lr=own("output_lr", sections),
+                       output_lr=own("output_lr", sections), code_lr=self.code_lr if self.code_lr is not None else rates.get("code_lr", 0.0),
                        beta1=self.beta1 if self.beta1 is not None else budget_momentum(rates.get("beta1", REFERENCE_BETAS[0]), self.steps))
 
 
@@ -198,18 +203,20 @@ def adapt_network(
     config: AdaptConfig = AdaptConfig(),
     vgg: VGG19 | None = None,
     on_step: Callable[[int, LossTerms, TransformerNet], None] | None = None,
+    code_basis: torch.Tensor | None = None,
 ) -> tuple[TransformerNet, LossTerms]:
     """A copy of `model` adapted to `style` (1x3xHxW in [0, 1]); returns it and its last losses.
 
     Rates that `config` leaves open are the reference's; give a start's own with `config.with_rates(start.rates)`.
     `on_step(step, losses, network)` follows every step (progress bars, the benchmark's snapshots).
+    `code_basis`: a predicted start's (`Start.code_basis`), for steps on its style code (`code_lr`).
     """
     device = style.device
     model = copy.deepcopy(model).to(device)
     loss_fn = PerceptualLoss(vgg if vgg is not None else VGG19().to(device), style, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
     batches = (content.sample(config.batch, generator).to(device) for _ in range(config.steps))
-    terms = adapt_steps(model, loss_fn, batches, config, on_step)
+    terms = adapt_steps(model, loss_fn, batches, config, on_step, code_basis)
     return model.eval(), terms
 
 
@@ -234,21 +241,29 @@ def adapt_steps(
     batches: Iterable[torch.Tensor],
     config: AdaptConfig,
     on_step: Callable[[int, LossTerms, TransformerNet], None] | None = None,
+    code_basis: torch.Tensor | None = None,
 ) -> LossTerms:
     """The adaptation itself, in place: one Adam step on `loss_fn` per batch of content; returns
     the last step's losses. Meta-training runs these same steps as its inner loop (meta.py).
     Call it outside autocast: it enters its own for each forward pass."""
     config = config.with_rates({})
     model.train()
-    optimizer = torch.optim.Adam(_parameter_groups(model, config), betas=(config.beta1, REFERENCE_BETAS[1]))
+    betas = (config.beta1, REFERENCE_BETAS[1])
+    optimizer = torch.optim.Adam(_parameter_groups(model, config), betas=betas)
+    if config.code_lr and code_basis is None:
+        raise MetastyleError("steps on the style code need a start with a style predictor: set the code's rate to 0")
+    code = CodeSteps(model, code_basis, config.code_lr, betas) if config.code_lr else None
     precision = autocast(next(model.parameters()).device, config.precision)
     targets = _repeat_aware_targets(loss_fn)
     for step, batch in enumerate(batches, start=1):
         with precision:
             terms = loss_fn(model(batch), targets(batch))
         optimizer.zero_grad(set_to_none=True)
+        code_grads = torch.autograd.grad(terms.style, code.params, retain_graph=True) if code is not None else ()
         terms.total.backward()
         optimizer.step()
+        if code is not None:
+            code.step(code_grads)
         terms = LossTerms(*(t.detach() for t in terms))
         if on_step is not None:
             on_step(step, terms, model)

@@ -30,6 +30,7 @@ from torch.func import functional_call
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .adapt import AdaptConfig, adapt_steps
+from .code_steps import code_basis
 from .data import list_images, training_builtins
 from .device import PRECISIONS, autocast
 from .errors import MetastyleError
@@ -205,7 +206,7 @@ def meta_loss(
         with precision:
             start = conditioned_parameters(model, predictor, task.statistics) if predictor is not None else params
         if config.inner_loop == "deployed":  # its own autocast, per step (deployed_steps)
-            fast = deployed_steps(model, start, task, config, predictor is not None)
+            fast = deployed_steps(model, start, task, config, predictor)
         else:
             with precision:
                 fast = sgd_steps(model, start, task, config, inner_lr)
@@ -231,9 +232,11 @@ def sgd_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task,
     return fast
 
 
-def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task, config: MetaConfig, predicted: bool) -> dict[str, torch.Tensor]:
+def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: Task, config: MetaConfig,
+                   predictor: StylePredictor | None) -> dict[str, torch.Tensor]:
     """`MetaConfig.inner_loop` "deployed": the test-time steps (adapt.adapt_steps) from `start` on a
-    detached copy, one of the task's training batches each, at the test-time rates of a `predicted` start.
+    detached copy, one of the task's training batches each, at the test-time rates of a start predicted
+    by `predictor` (with steps on its style code, at meta-training's gain of 1), or of a shared one.
     Call it outside autocast, as test time does: in an autocast region the backward passes would
     run in bf16, and the region's cache would keep the bf16 weights from before each step.
 
@@ -244,8 +247,8 @@ def deployed_steps(model: TransformerNet, start: dict[str, torch.Tensor], task: 
     network = copy.deepcopy(model)
     network.load_state_dict({n: p.detach() for n, p in start.items()})
     steps = AdaptConfig(steps=config.inner_steps, batch=config.batch, size=config.size, params=config.inner_params,
-                        precision=config.precision, loss=config.loss).with_rates(predicted_start_rates(config.inner_content == "photo") if predicted else {})
-    adapt_steps(network, task.loss, task.train.split(config.batch), steps)
+                        precision=config.precision, loss=config.loss).with_rates(predicted_start_rates(config.inner_content == "photo") if predictor is not None else {})
+    adapt_steps(network, task.loss, task.train.split(config.batch), steps, code_basis=code_basis(predictor) if predictor is not None else None)
     adapted = dict(network.named_parameters())
     return {n: adapted[n].detach() + (p - p.detach()) for n, p in start.items()}
 

@@ -132,7 +132,7 @@ def adapt(
             if on_progress is not None:
                 on_progress(step, config.steps)
 
-        model, terms = adapt_network(model, style_image, content, config, vgg, on_step=report)
+        model, terms = adapt_network(model, style_image, content, config, vgg, on_step=report, code_basis=start.code_basis)
     info = {
         "kind": kind,
         "style": str(style) if str(style).startswith("builtin:") else style_path.name,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .code_steps import code_basis
 from .images import load_image
 from .models import load_model, load_predictor
 from .predictor import PAINTING_SIZE, StylePredictor, start_for
@@ -43,7 +44,11 @@ def shipped_start() -> Path:
 # parameters, where a style lives (Dumoulin et al. 2017), take steps of 1e-2. On the held-out
 # paintings, which the predictor never saw, less of it carries over: at 25 steps the total is level
 # and the gain is a content loss 6% lower for the same style; at 10 steps the total is 0.90x.
-PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2}
+# The style code (code_steps.py) steps at 0.5: on recoloured training paintings x 3 photos (the
+# stand-in below), at 10 / 25 steps of crops the total ends 0.873x / 0.885x at 0.25, 0.807x / 0.832x
+# at 0.5 and 0.750x / 0.838x at 1 (medians of 24; content 1.10x / 1.14x at 0.5, 1.21x / 1.24x at 1)
+# (benchmarks/RESULTS.md, "Steps on the style code").
+PREDICTED_START_RATES = {"lr": 1e-4, "in_lr": 1e-2, "code_lr": 0.5}
 # On windows of the photo to be drawn (`sampling.PhotoWindows`) the same window often comes back every
 # step, so its gradients agree, and faster rates pay where the predicted start is far from the
 # painting: on training paintings with their colour channels permuted (palettes the predictor never
@@ -106,6 +111,11 @@ class Start:
         if self.predictor is not None:
             return predicted_start_rates(on_windows)
         return (self.window_rates or {}) if on_windows else {}
+
+    @property
+    def code_basis(self) -> torch.Tensor | None:
+        """How its predicted starts' InstanceNorm parameters move with the style code (code_steps.py); None without a predictor."""
+        return code_basis(self.predictor, self.predictor.gain) if self.predictor is not None else None
 
     def for_painting(self, painting: str | os.PathLike, vgg: VGG19) -> TransformerNet:
         """The network to adapt to the painting in this file, on `vgg`'s device: the start predicted
