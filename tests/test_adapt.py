@@ -115,6 +115,7 @@ def test_a_predicted_start_adapts_with_its_own_rates_unless_told_otherwise(tmp_p
     # Steps on the style code: a predicted start's own on crops, none from a random start, 0 turns them off
     assert settings(tmp_path / "init.safetensors", tiny)["code_lr"] == own["code_lr"] > 0
     assert settings(tmp_path / "init.safetensors", replace(tiny, code_lr=0.0))["code_lr"] == settings("random", tiny)["code_lr"] == 0
+    assert default_adapt_config(torch.device("cuda")).with_rates(own).code_lr == 0  # CUDA's 200 steps: none, unmeasured
     # Adam's momentum: the start's own on windows, the reference's 0.9 on crops and from a random start
     assert settings(tmp_path / "init.safetensors", tiny, photos=[photos[0]])["beta1"] == on_windows["beta1"] != 0.9
     assert settings(tmp_path / "init.safetensors", tiny)["beta1"] == settings("random", tiny, photos=[photos[0]])["beta1"] == 0.9

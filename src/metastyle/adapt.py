@@ -98,8 +98,9 @@ class AdaptConfig:
     residual_lr: float | None = setting(None, "Adam learning rate of the residual blocks' convolutions (default: the start's own, else --lr)", type=float)
     output_lr: float | None = setting(None, "Adam learning rate of the last convolution, to RGB (default: the start's own, else --lr)", type=float)
     # Adam on the style code (code_steps.py), from a start with a style predictor; 0: none.
-    code_lr: float | None = setting(None, "Adam learning rate of the style code, the predictor's 100 numbers that set the InstanceNorm "
-                                          "parameters (default: the start's own; 0 from a start without a predictor)", type=float)
+    code_lr: float | None = setting(None, f"Adam learning rate of the style code, the predictor's 100 numbers that set the InstanceNorm "
+                                          f"parameters, on the style term (default: the start's own, {PREDICTED_START_RATES['code_lr']:g} on "
+                                          f"crops from a predicted start; none on windows of the photo, on CUDA or without a predictor)", type=float)
     beta1: float | None = setting(None, f"Adam's momentum, its first-moment decay (default: the start's own, "
                                         f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start at "
                                         f"{MOMENTUM_BUDGET} steps, {MOMENTUM_PER_DOUBLING:g} more for each doubling of the steps, "
@@ -165,7 +166,10 @@ class AdaptConfig:
 # px crop a step: the CPU default"). The painting at 256 px is the size it is scored at (and what
 # meta-training used).
 CPU_ADAPT = AdaptConfig(steps=12, size=256, batch=1, style_size=256, precision="auto")
-CUDA_ADAPT = AdaptConfig()
+# CUDA's reference budget steps no style code (code_steps.py): unmeasured there, and on CPU crops the
+# code's content cost grows with the budget (1.32x / 1.44x / 1.61x at 25 / 50 / 100 steps, median of
+# 12 held-out pairs, while its total gain shrinks from 0.67x to 0.79x; RESULTS.md, "Steps on the style code").
+CUDA_ADAPT = AdaptConfig(code_lr=0.0)
 
 
 def default_adapt_config(device: torch.device) -> AdaptConfig:
