@@ -46,14 +46,12 @@ from metastyle.data import HELDOUT_PAINTINGS
 def main(output: Path, runs: list[dict[str, float]], content: str, steps: tuple[int, ...], paintings: tuple[str, ...], photos: tuple[str, ...],
          content_weight: float | None = None) -> None:
     rows = json.loads(output.read_text())["rows"] if output.is_file() else []  # runs add to a file's rows
-    loss = default_loss(content == "photo")
     for overrides in runs:
-        if content_weight is not None:  # recorded in the rows as the rates are
+        settings = dict(overrides)
+        if content_weight is not None:  # recorded in the rows, as the rates are
             overrides = {**overrides, "content_weight": content_weight}
+            settings["loss"] = replace(default_loss(content == "photo"), content_weight=content_weight)
         for painting in paintings:  # one at a time, written as it ends: a stopped run keeps what it measured
-            settings = {k: v for k, v in overrides.items() if k != "content_weight"}
-            if "content_weight" in overrides:
-                settings["loss"] = replace(loss, content_weight=overrides["content_weight"])
             config = BenchConfig(styles=(painting,), photos=photos, steps=steps, timing_sizes=(), methods=("Johnson",),
                                  adapt_overrides=settings, content=content)
             rows += [{**r, **overrides} for r in run_bench(config, torch.device("cpu"))["rows"] if r["method"] == "Johnson"]
