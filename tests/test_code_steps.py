@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.func import functional_call
 
+from conftest import smooth_photo
 from metastyle import pipeline
 from metastyle.adapt import AdaptConfig, adapt_network
 from metastyle.code_steps import CodeSteps, code_basis
@@ -50,8 +51,6 @@ def test_a_code_step_is_adams_step_on_the_code_carried_into_the_norms():
 
 
 def test_steps_on_the_code_alone_stay_in_its_span_and_lower_the_loss(vgg, painting, tmp_path):
-    from conftest import smooth_photo
-
     network, basis = predicted_start()
     photos = [smooth_photo(tmp_path / f"p{i}.png", size=(40, 36), seed=i) for i in range(2)]
     style = load_image(painting, 32)
@@ -68,8 +67,6 @@ def test_steps_on_the_code_alone_stay_in_its_span_and_lower_the_loss(vgg, painti
 
 
 def test_the_code_follows_the_style_term_alone(vgg, painting, tmp_path):
-    from conftest import smooth_photo
-
     network, basis = predicted_start()
     photos = [smooth_photo(tmp_path / "p.png", size=(40, 36), seed=0)]
     config = AdaptConfig(steps=3, batch=1, size=24, style_size=32, params="in", in_lr=1e-9, code_lr=0.05)
@@ -82,8 +79,6 @@ def test_the_code_follows_the_style_term_alone(vgg, painting, tmp_path):
 
 
 def test_steps_on_the_code_need_a_predicted_start(vgg, painting, tmp_path):
-    from conftest import smooth_photo
-
     photos = [smooth_photo(tmp_path / "p.png", size=(40, 36), seed=0)]
     config = AdaptConfig(steps=1, batch=1, size=24, style_size=32, code_lr=0.1)
     with pytest.raises(MetastyleError, match="style predictor"):

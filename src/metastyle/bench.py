@@ -101,8 +101,8 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content:
     """One adaptation run from `init`'s start for the painting on `content` to the largest budget,
     with `init`'s own rates; the network and the seconds spent at each budget (its steps counted in
     full-size crops: `AdaptConfig.for_content`). `status(step, steps)` follows every step."""
-    settings = adapt_settings(config, device).with_rates(init.rates_for(content))
-    if init.code_basis is None:  # a start without a style predictor (Johnson et al.'s) has no code to step
+    settings, basis = adapt_settings(config, device).with_rates(init.rates_for(content)), init.code_basis
+    if basis is None:  # a start without a style predictor (Johnson et al.'s) has no code to step
         settings = replace(settings, code_lr=0.0)
     adapting = settings.for_content(content)
     budgets = {replace(settings, steps=steps).for_content(content).steps: steps for steps in config.steps if steps}
@@ -117,7 +117,7 @@ def _adapted_snapshots(init: Start, painting: str, style: torch.Tensor, content:
             snapshots[budgets[step]] = (pause - clock["start"] - clock["paused"], copy.deepcopy(network).eval())
             clock["paused"] += time.perf_counter() - pause
 
-    adapt_network(start, style, content, adapting, vgg, on_step=on_step, code_basis=init.code_basis)
+    adapt_network(start, style, content, adapting, vgg, on_step=on_step, code_basis=basis)
     return snapshots
 
 
