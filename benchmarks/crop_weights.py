@@ -12,6 +12,8 @@ start at 13,820 iterations, the shipped small start then (`--init` takes another
     python benchmarks/crop_weights.py --recolour --only "1x256, cw 80" "1x256, momentum 0.7" "1x256, momentum 0.95" -o benchmarks/crops/momentum.json
     python benchmarks/crop_weights.py --recolour --only "1x256, cw 80, no code steps" "1x256, cw 80" "1x256, cw 120" "1x256, cw 160" \
         -o benchmarks/code/weights.json   # the content weight with steps on the style code
+    python benchmarks/crop_weights.py --recolour --only "1x256, cw 80, code content 0.25" "1x256, cw 80, code content 0.5" \
+        "1x256, cw 80, code content 0.75" -o benchmarks/code/weights.json   # a share of the content term in the code's steps
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ CANDIDATES = {  # name: AdaptConfig overrides, the content weight apart
     **{f"1x256, momentum {m:g}": ({**ONE_CROP, "beta1": m}, 80.0) for m in (0.7, 0.95)},
     # The candidates above take the start's own steps on the style code (code_steps.py) since it has them; this one none
     "1x256, cw 80, no code steps": ({**ONE_CROP, "code_lr": 0.0}, 80.0),
+    # A share of the content term in the code's steps (AdaptConfig.code_content), to give the photo back
+    **{f"1x256, cw 80, code content {share:g}": ({**ONE_CROP, "code_content": share}, 80.0) for share in (0.25, 0.5, 0.75)},
 }
 
 

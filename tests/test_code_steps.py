@@ -66,13 +66,14 @@ def test_steps_on_the_code_alone_stay_in_its_span_and_lower_the_loss(vgg, painti
     assert sum(losses[-5:]) < sum(losses[:5])
 
 
-def test_the_code_follows_the_style_term_alone(vgg, painting, tmp_path):
+def test_the_code_follows_the_style_term_and_its_share_of_the_content_term(vgg, painting, tmp_path):
     network, basis = predicted_start()
     photos = [smooth_photo(tmp_path / "p.png", size=(40, 36), seed=0)]
     config = AdaptConfig(steps=3, batch=1, size=24, style_size=32, params="in", in_lr=1e-9, code_lr=0.05)
     without_style = replace(config, loss=replace(config.loss, style_weight=0.0))
     style = load_image(painting, 32)
-    for settings, moves in ((config, True), (without_style, False)):
+    # Without a style term the code stays where it is, unless it is given a share of the content term
+    for settings, moves in ((config, True), (without_style, False), (replace(without_style, code_content=0.5), True)):
         adapted, terms = adapt_network(network, style, ImageSampler(photos, 24), settings, vgg, code_basis=basis)
         assert float(terms.content) > 0
         assert ((norms(adapted) - norms(network)).abs().max() > 1e-3) == moves
@@ -88,3 +89,5 @@ def test_steps_on_the_code_need_a_predicted_start(vgg, painting, tmp_path):
         pipeline.adapt(painting, init="random", config=config, device="cpu", vgg=vgg, content_dir=photos[0].parent)
     with pytest.raises(MetastyleError, match="code lr"):
         AdaptConfig(code_lr=-1.0)
+    with pytest.raises(MetastyleError, match="share"):
+        AdaptConfig(code_content=1.5)

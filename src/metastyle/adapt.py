@@ -101,6 +101,10 @@ class AdaptConfig:
     code_lr: float | None = setting(None, f"Adam learning rate of the style code, the predictor's 100 numbers that set the InstanceNorm "
                                           f"parameters, on the style term (default: the start's own, {PREDICTED_START_RATES['code_lr']:g} on "
                                           f"crops from a predicted start; none on windows of the photo, on CUDA or without a predictor)", type=float)
+    # The code follows the style term alone, at a price in the photo (content loss 1.25x on held-out crops at 12
+    # steps); a share of the content term trades style back for it (RESULTS.md, "The content term in the code's steps").
+    code_content: float = setting(0.0, "share of the content term in the style code's steps: 0 (the default) follows the style term "
+                                        "alone, 1 the whole loss; more keeps more of the photo")
     beta1: float | None = setting(None, f"Adam's momentum, its first-moment decay (default: the start's own, "
                                         f"{PREDICTED_START_WINDOW_RATES['beta1']:g} on windows of the photo from a predicted start at "
                                         f"{MOMENTUM_BUDGET} steps, {MOMENTUM_PER_DOUBLING:g} more for each doubling of the steps, "
@@ -121,6 +125,8 @@ class AdaptConfig:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
         check_positive(self, "code_lr", zero=True)
+        if not 0 <= self.code_content <= 1:
+            raise MetastyleError(f"code content is a share, from 0 to 1, got {self.code_content:g}")
         if self.beta1 is not None and not 0 <= self.beta1 < 1:
             raise MetastyleError(f"beta1 must be at least 0 and below 1, got {self.beta1:g}")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
@@ -266,8 +272,8 @@ def adapt_steps(
         code_grads = torch.autograd.grad(terms.style, code.params, retain_graph=True) if code is not None else ()
         terms.total.backward()
         optimizer.step()
-        if code is not None:
-            code.step(code_grads)
+        if code is not None:  # the content term's gradient is the whole loss's less the style term's
+            code.step(tuple(g + config.code_content * (p.grad - g) for g, p in zip(code_grads, code.params)))
         terms = LossTerms(*(t.detach() for t in terms))
         if on_step is not None:
             on_step(step, terms, model)

@@ -263,7 +263,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     loss = loss_from(args, default_loss(args.content == "photo"))  # the options change the default loss of what it adapts on
     overrides = {"loss": loss} if loss is not None else {}
     overrides |= {key: value for key, value in (("batch", args.batch), ("size", args.crop_size), ("precision", args.precision),
-                                                ("code_lr", args.code_lr)) if value is not None}
+                                                ("code_lr", args.code_lr), ("code_content", args.code_content)) if value is not None}
     config = BenchConfig(styles=tuple(args.styles), photos=tuple(args.photos), steps=tuple(args.steps), size=args.size,
                          gatys_steps=args.gatys_steps, timing_sizes=tuple(args.timing_sizes), seed=args.seed,
                          adapt_overrides=overrides, methods=tuple(args.methods), content=args.content)
@@ -374,7 +374,7 @@ def _distill_command(commands: Any) -> None:
     p.set_defaults(func=_cmd_distill)
 
 
-ADAPT_OPTIONS = ("steps", "lr", "in_lr", "residual_lr", "output_lr", "code_lr", "beta1", "batch", "size", "style_size", "params", "seed", "precision", "loss")
+ADAPT_OPTIONS = ("steps", "lr", "in_lr", "residual_lr", "output_lr", "code_lr", "code_content", "beta1", "batch", "size", "style_size", "params", "seed", "precision", "loss")
 
 
 def _adapt_commands(commands: Any) -> None:
@@ -483,6 +483,7 @@ def _bench_command(commands: Any) -> None:
     p.add_argument("--precision", choices=PRECISIONS,
                    help=f"adaptation's precision, e.g. fp32 to compare with an fp32 machine's rows (default {cpu.precision})")
     p.add_argument("--code-lr", type=float, help="MetaStyle's rate of steps on the style code (default: the start's own; 0: none)")
+    p.add_argument("--code-content", type=float, help="MetaStyle's share of the content term in those steps (default: 0, the style term alone)")
     p.add_argument("--init", help="model to adapt (default: the shipped start of the device: the small model on the CPU)")
     p.add_argument("--merge", metavar="BENCH_JSON", action="append",
                    help="add another run's results for the methods not run here (e.g. the baselines, which do not change with the model)")
