@@ -12,7 +12,9 @@ weighs most in adaptation's loss, steps on the whole loss spent the code on the 
 crops ended at 1.21x the `score` total on one held-out painting and 0.61x on another (median 0.99x).
 Driven by the style term the code pulls the start towards the painting, and the weights' own steps
 keep the photo (benchmarks/RESULTS.md, "Steps on the style code"). That costs a second backward pass
-to the InstanceNorm parameters: a step takes 1.4x as long.
+to the InstanceNorm parameters: a step takes 1.4x as long. The photo pays for it (content 1.25x on
+held-out crops); `AdaptConfig.code_content` mixes a share of the content term back into the code's
+gradient for users who want it kept.
 
 The code's change is folded into the InstanceNorm parameters after every step, so the network
 stays a plain `TransformerNet`, whatever reads it between steps or after.
