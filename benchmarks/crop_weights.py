@@ -14,6 +14,7 @@ start at 13,820 iterations, the shipped small start then (`--init` takes another
         -o benchmarks/code/weights.json   # the content weight with steps on the style code
     python benchmarks/crop_weights.py --recolour --only "1x256, cw 80, code content 0.25" "1x256, cw 80, code content 0.5" \
         "1x256, cw 80, code content 0.75" -o benchmarks/code/weights.json   # a share of the content term in the code's steps
+    python benchmarks/crop_weights.py --recolour --only "1x256, lr 0.0002, in 0.01" "1x256, lr 0.0001, in 0.02" -o benchmarks/code/weights.json   # and so on: faster weights beside the code
 """
 
 from __future__ import annotations
