@@ -18,7 +18,7 @@ from .device import PRECISIONS, autocast
 from .errors import MetastyleError
 from .images import MAX_SIDE
 from .losses import LossConfig, LossTerms, PerceptualLoss
-from .options import check_positive, check_settings, setting
+from .options import check_positive, check_settings, check_share, setting
 from .sampling import ImageSampler, PhotoWindows
 from .start import PREDICTED_START_RATES, PREDICTED_START_WINDOW_RATES, RANDOM_START_WINDOW_RATES
 from .transformer import TransformerNet, rate_sections
@@ -125,8 +125,7 @@ class AdaptConfig:
             raise MetastyleError(f"steps must be at least 1, got {self.steps}")
         check_positive(self, "lr", "in_lr", "residual_lr", "output_lr")
         check_positive(self, "code_lr", zero=True)
-        if not 0 <= self.code_content <= 1:
-            raise MetastyleError(f"code content is a share, from 0 to 1, got {self.code_content:g}")
+        check_share(self, "code_content")
         if self.beta1 is not None and not 0 <= self.beta1 < 1:
             raise MetastyleError(f"beta1 must be at least 0 and below 1, got {self.beta1:g}")
         if self.batch < 1 or min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:

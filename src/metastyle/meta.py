@@ -37,7 +37,7 @@ from .errors import MetastyleError
 from .images import MAX_SIDE, load_image
 from .losses import LossConfig, PerceptualLoss, content_loss
 from .models import load_model, load_predictor, read_info
-from .options import check_positive, check_settings, setting
+from .options import check_positive, check_settings, check_share, setting
 from .predictor import (
     PAINTING_SIZE,
     VIEW_SIZE,
@@ -166,9 +166,7 @@ class MetaConfig:
         check_positive(self, "inner_lr", "lr_decay", zero=True)
         if min(self.size, self.style_size) < MIN_SIDE or max(self.size, self.style_size) > MAX_SIDE:
             raise MetastyleError(f"sizes must be at least {MIN_SIDE} px (at most {MAX_SIDE}), got {self.size} and {self.style_size}")
-        for name in ("style_crops", "style_blends", "style_recolours"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {getattr(self, name)}")
+        check_share(self, "style_crops", "style_blends", "style_recolours")
         if not 0 <= self.ema < 1:
             raise MetastyleError(f"ema is a decay between 0 and 1 (excluded), got {self.ema}")
         if self.predictor_noise < 0 or (self.predictor_noise and not self.predictor):

@@ -58,6 +58,14 @@ def check_positive(config: Any, *names: str, zero: bool = False) -> None:
             raise MetastyleError(f"{name.replace('_', ' ')} must be {'at least' if zero else 'above'} 0, got {value:g}")
 
 
+def check_share(config: Any, *names: str) -> None:
+    """The named fields are shares, from 0 to 1."""
+    for name in names:
+        value = getattr(config, name)
+        if not 0 <= value <= 1:
+            raise MetastyleError(f"{name.replace('_', ' ')} is a share between 0 and 1, got {value:g}")
+
+
 def _numbers(value: Any) -> list[float]:
     items = value if isinstance(value, (tuple, list)) else (value,)
     return [x for x in items if isinstance(x, float)]
