@@ -52,7 +52,7 @@ def grid(path: Path, start: Start, vgg: VGG19, balances: tuple[float, ...] = (0.
                       lite.stylize_with(tensor_to_pil(photo_image), open_image(style_path), max_size=256)]
             images += [tensor_to_pil(stylize(photo_image)) for stylize in stylizers]
             rows.append(side_by_side(images, ["photo", "painting", "lite", *(f"balance {b:g}, 12 steps" for b in balances)], height=200, gap=4))
-    stacked(rows).save(path, quality=90)
+    stacked(rows).save(path, quality=80)
 
 
 def main() -> None:

@@ -176,7 +176,7 @@ def grid(results: dict[str, Any], path: Path, max_rows: int = 4) -> None:
         images = [open_image(resolve_image(f"builtin:{photo}")), open_image(resolve_image(f"builtin:{style}"))]
         images += [pictures[(c, style, photo)] for c in columns]
         rows.append(side_by_side(images, ["content", "style", *columns], height=200, gap=4))
-    stacked(rows).save(path, quality=90)  # JPEG: grids are committed, and the repository travels to the GPU machine (64 MiB)
+    stacked(rows).save(path, quality=80)  # JPEG: grids are committed, and the repository travels to the GPU machine (64 MiB)
 
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
