@@ -52,11 +52,12 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     vgg, start = VGG19().eval(), load_start(args.init)
+    basis = start.code_basis
     sampler, generator = ImageSampler(training_builtins("photo"), 256), torch.Generator().manual_seed(args.skip)
     metrics = []
     for painting in training_paintings(args.skip + args.paintings)[args.skip:]:
         network = start.for_painting(painting, vgg).eval()
-        jacobians = [content_jacobian(network, start.code_basis, vgg, sampler.sample(1, generator)) for _ in range(args.crops)]
+        jacobians = [content_jacobian(network, basis, vgg, sampler.sample(1, generator)) for _ in range(args.crops)]
         metrics.append(sum(j @ j.T / j.shape[1] for j in jacobians) / args.crops)
         spectrum = torch.linalg.eigvalsh(metrics[-1]).flip(0)
         print(painting.stem, "eigenvalues / their mean, 1st 2nd 5th 10th 20th 50th 100th:",

